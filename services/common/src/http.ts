@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express, type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { withContext } from './context';
+import { AppError, notFoundHandler, problemHandler } from './errors';
+import { withTimeout, type ServiceState } from './lifecycle';
+import type { Metrics } from './metrics';
+
+/** A dependency /readyz checks, e.g. the database or the Kafka cluster. */
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<void>;
+}
+
+export interface HttpAppOptions {
+  logger: Logger;
+  metrics: Metrics;
+  state: ServiceState;
+  readiness: ReadinessCheck[];
+  /** Largest JSON body, e.g. `100kb`; larger → 413. */
+  bodyLimit: string;
+  /** Mounts the service's own routes. */
+  routes: (app: Express) => void;
+  /** Log one line per request at info (default true). */
+  accessLog?: boolean;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const READINESS_TIMEOUT_MS = 2000;
+
+/** Request id from the caller (if well-formed) or a new one; carried in the log context and echoed back. */
+function requestContext(): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.get('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    withContext({ requestId }, next);
+  };
+}
+
+/** Route template of the matched handler, so metrics never carry raw ids. */
+export function routeTemplate(req: express.Request): string {
+  const route = (req as { route?: { path?: unknown } }).route;
+  if (route && typeof route.path === 'string') return `${req.baseUrl}${route.path}`;
+  return req.baseUrl ? `${req.baseUrl}/*` : 'unmatched';
+}
+
+function httpMetrics(metrics: Metrics, logger: Logger, accessLog: boolean): RequestHandler {
+  const duration = metrics.histogram({
+    name: 'http_server_request_duration_seconds',
+    help: 'Duration of HTTP requests handled by this service.',
+    labelNames: ['method', 'route', 'status_code'] as const,
+  });
+  const inFlight = metrics.gauge({
+    name: 'http_server_requests_in_flight',
+    help: 'HTTP requests currently being handled.',
+  });
+  return (req, res, next) => {
+    const start = process.hrtime.bigint();
+    inFlight.inc();
+    res.once('close', () => {
+      inFlight.dec();
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const route = routeTemplate(req);
+      const status = res.headersSent ? res.statusCode : 499;
+      duration.observe({ method: req.method, route, status_code: String(status) }, seconds);
+      if (accessLog && route !== '/metrics' && route !== '/healthz' && route !== '/readyz') {
+        logger.info(
+          { method: req.method, route, path: req.originalUrl, status, durationMs: Math.round(seconds * 1e4) / 10 },
+          'request',
+        );
+      }
+    });
+    next();
+  };
+}
+
+/** Bodies on writes must be JSON; anything else is a 415 rather than a confusing validation error. */
+const requireJson: RequestHandler = (req, _res, next) => {
+  if (req.method !== 'POST' && req.method !== 'PUT' && req.method !== 'PATCH') {
+    next();
+    return;
+  }
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !req.is(['application/json', 'application/*+json'])) {
+    next(
+      new AppError({
+        status: 415,
+        code: 'unsupported_media_type',
+        detail: 'request body must be application/json',
+        headers: { 'Accept-Post': 'application/json' },
+      }),
+    );
+    return;
+  }
+  next();
+};
+
+/** Express app with the platform's standard middleware, health endpoints, metrics and problem handling. */
+export function createHttpApp(options: HttpAppOptions): Express {
+  const { logger, metrics, state } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', false);
+
+  app.use(requestContext());
+  app.use(httpMetrics(metrics, logger, options.accessLog ?? true));
+  app.use((_req, res, next) => {
+    // While draining, ask keep-alive clients to reconnect elsewhere.
+    if (state.phase === 'draining') res.setHeader('Connection', 'close');
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    let ok = state.accepting;
+    await Promise.all(
+      options.readiness.map(async ({ name, check }) => {
+        try {
+          await withTimeout(check(), READINESS_TIMEOUT_MS, `readiness check ${name}`);
+          checks[name] = 'ok';
+        } catch (err) {
+          ok = false;
+          checks[name] = err instanceof Error ? err.message : 'failed';
+        }
+      }),
+    );
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready', phase: state.phase, checks });
+  });
+  app.get('/metrics', metrics.handler());
+
+  app.use(requireJson);
+  app.use(express.json({ limit: options.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+
+  options.routes(app);
+
+  app.use(notFoundHandler);
+  app.use(problemHandler(logger));
+  return app;
+}
+
+export interface RunningHttpServer {
+  readonly server: http.Server;
+  readonly port: number;
+  /** Stops accepting, lets in-flight requests finish, then resolves; forcibly closes after `timeoutMs`. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+/** Listens on `port` (0 = any free port, as tests do). */
+export async function listen(app: Express, port: number, host = '0.0.0.0'): Promise<RunningHttpServer> {
+  const server = http.createServer(app);
+  // Longer than typical load balancer idle timeouts, so the LB closes idle connections first.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const actualPort = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port: actualPort,
+    close: async (timeoutMs: number) => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections become idle as their in-flight responses finish; close them as they do.
+      const reaper = setInterval(() => server.closeIdleConnections(), 50);
+      try {
+        await withTimeout(closed, timeoutMs, 'HTTP drain');
+      } catch {
+        server.closeAllConnections();
+        await closed;
+      } finally {
+        clearInterval(reaper);
+      }
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import pino, { type Logger } from 'pino';
+import { currentContext } from './context';
+
+export type { Logger } from 'pino';
+
+/** The one JSON logger of a process; request and order ids come from the async context. */
+export function createLogger(service: string, level: string = 'info'): Logger {
+  return pino({
+    level,
+    base: { service },
+    messageKey: 'msg',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    mixin: () => ({ ...currentContext() }),
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'headers.authorization',
+        '*.password',
+        '*.dbPassword',
+        'password',
+        'dbPassword',
+      ],
+      censor: '[redacted]',
+    },
+    serializers: { err: pino.stdSerializers.err },
+  });
+}

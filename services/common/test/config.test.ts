@@ -1,0 +1,51 @@
+import { ConfigError, databaseVariables, describeConfig, env, kafkaVariables, loadConfig } from '@eshop/common';
+
+const definition = {
+  port: env.port('PRODUCT_SERVICE_PORT', { doc: 'HTTP port.', default: 8081 }),
+  ...databaseVariables('PRODUCT', 'product_db'),
+  ...kafkaVariables,
+  verbose: env.boolean('VERBOSE', { doc: 'More output.', default: false }),
+};
+
+describe('loadConfig', () => {
+  it('applies defaults and converts types when only required variables are set', () => {
+    const config = loadConfig(definition, { PRODUCT_DB_PASSWORD: 's3cret' });
+    expect(config.port).toBe(8081);
+    expect(config.dbPort).toBe(3306);
+    expect(config.dbPassword).toBe('s3cret');
+    expect(config.kafkaBrokers).toEqual(['127.0.0.1:9092']);
+    expect(config.verbose).toBe(false);
+  });
+
+  it('splits a comma-separated broker list and trims blanks', () => {
+    const config = loadConfig(definition, { PRODUCT_DB_PASSWORD: '', KAFKA_BROKERS: ' a:9092, b:9092 ,,' });
+    expect(config.kafkaBrokers).toEqual(['a:9092', 'b:9092']);
+  });
+
+  it('names every bad or missing variable at once, without echoing secrets', () => {
+    let error: unknown;
+    try {
+      loadConfig(definition, { PRODUCT_SERVICE_PORT: '80x', PRODUCT_DB_PORT: '70000', VERBOSE: 'maybe' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toContain('PRODUCT_SERVICE_PORT must be a TCP port number, got "80x"');
+    expect(message).toContain('PRODUCT_DB_PORT must be 0-65535, got "70000"');
+    expect(message).toContain('VERBOSE must be true or false');
+    expect(message).toContain('PRODUCT_DB_PASSWORD is required but not set');
+    expect((error as ConfigError).problems).toHaveLength(4);
+  });
+
+  it('never prints the value of a secret variable it rejects', () => {
+    const secret = { token: { ...env.string('API_TOKEN', { doc: 'Token.', secret: true }) } };
+    expect(() => loadConfig(secret, { API_TOKEN: '   ' })).toThrow(/API_TOKEN must not be empty$/m);
+  });
+
+  it('documents each variable with its default as a markdown table row', () => {
+    const table = describeConfig(definition);
+    expect(table).toContain('| `PRODUCT_SERVICE_PORT` | `8081` | HTTP port. |');
+    expect(table).toContain('| `PRODUCT_DB_PASSWORD` | *(required)* |');
+  });
+});
