@@ -25,6 +25,11 @@ export interface HttpAppOptions {
   routes: (app: Express) => void;
   /** Log one line per request at info (default true). */
   accessLog?: boolean;
+  /**
+   * Parse JSON request bodies (limited to `bodyLimit`) and answer 415 to non-JSON writes (default true).
+   * A proxy turns it off so bodies stream through untouched and it enforces its own limit.
+   */
+  jsonBody?: boolean;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -43,7 +48,10 @@ function requestContext(): RequestHandler {
 /** Route template of the matched handler, so metrics never carry raw ids. */
 export function routeTemplate(req: express.Request): string {
   const route = (req as { route?: { path?: unknown } }).route;
-  if (route && typeof route.path === 'string') return `${req.baseUrl}${route.path}`;
+  if (route && typeof route.path === 'string') {
+    // A router's root route (`router.get('/')` mounted at /products) is /products, not /products/.
+    return req.baseUrl && route.path === '/' ? req.baseUrl : `${req.baseUrl}${route.path}`;
+  }
   return req.baseUrl ? `${req.baseUrl}/*` : 'unmatched';
 }
 
@@ -135,8 +143,10 @@ export function createHttpApp(options: HttpAppOptions): Express {
   });
   app.get('/metrics', metrics.handler());
 
-  app.use(requireJson);
-  app.use(express.json({ limit: options.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  if (options.jsonBody ?? true) {
+    app.use(requireJson);
+    app.use(express.json({ limit: options.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  }
 
   options.routes(app);
 

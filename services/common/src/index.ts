@@ -9,3 +9,4 @@ export * from './http';
 export * from './db';
 export * from './kafka';
 export * from './outbox';
+export * from './kafka-consumer';
