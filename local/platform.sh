@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# The one entry point for running the platform on a development machine or in CI.
+#
+#   local/platform.sh deps           install what is missing: Debian packages, npm packages, Kafka jars
+#   local/platform.sh infra          deps, then MariaDB + Kafka + topics; writes .local/stack.env
+#   local/platform.sh up             infra, build, migrations, services, demo catalog; prints the URLs
+#   local/platform.sh down           stop the services, Kafka and MariaDB (data is kept)
+#   local/platform.sh status         what runs where
+#   local/platform.sh logs NAME      follow a log: product, order, order-consumer, gateway, kafka, mariadb
+#   local/platform.sh test           deps + infra + `npm test` (with CI=true everything is stopped after)
+#   local/platform.sh reset          down, then delete all local data (keeps the download cache)
+#
+# Every command is idempotent: running it again only does what is missing. See docs/local-development.md.
+set -euo pipefail
+
+SCRIPT_NAME=platform # message prefix, read by lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+MARIADB_SH="$ESHOP_ROOT/local/mariadb.sh"
+KAFKA_SH="$ESHOP_ROOT/local/kafka.sh"
+STACK_ENV="$LOCAL_DIR/stack.env"
+LOGS_DIR="$LOCAL_DIR/logs"
+RUN_DIR="$LOCAL_DIR/run"
+# Node 24 from the `node` devDependency; the machine's own node may be older.
+NODE="$ESHOP_ROOT/node_modules/.bin/node"
+
+# Ports can be moved when something else on the machine holds the defaults.
+DB_PORT=${ESHOP_MARIADB_PORT:-3307}
+KAFKA_PORT=${ESHOP_KAFKA_PORT:-9092}
+KAFKA_CONTROLLER_PORT=${ESHOP_KAFKA_CONTROLLER_PORT:-9093}
+DB_USER=eshop
+DB_PASSWORD=eshop # local-only development password, see local/mariadb.sh
+PRODUCT_TOPIC='product-events'
+ORDER_TOPIC='order-events'
+
+# Start order: the gateway last, because it proxies to the others. order-consumer is the order
+# service's Kafka consumer process (async orders); it serves only /healthz, /readyz and /metrics.
+SERVICES=(product order order-consumer gateway)
+declare -A SERVICE_PORT=([product]=8081 [order]=8082 [order-consumer]=8083 [gateway]=8080)
+declare -A SERVICE_ENTRY=(
+  [product]=services/product/dist/main.js
+  [order]=services/order/dist/main.js
+  [order-consumer]=services/order/dist/consumer.js
+  [gateway]=services/gateway/dist/main.js
+)
+SERVICE_READY_TIMEOUT=${ESHOP_SERVICE_READY_TIMEOUT:-60}
+SERVICE_STOP_TIMEOUT=${ESHOP_SERVICE_STOP_TIMEOUT:-30}
+
+usage() { print_usage "${BASH_SOURCE[0]}"; }
+
+# ---------------------------------------------------------------------------------------------- deps
+
+npm_deps() {
+  command -v npm >/dev/null || die "npm not found (it should have come with the nodejs package)"
+  local marker="$ESHOP_ROOT/node_modules/.package-lock.json"
+  # npm writes node_modules/.package-lock.json on every install: older than package-lock.json means a
+  # dependency changed since the last install.
+  if [[ ! -f $marker || $ESHOP_ROOT/package-lock.json -nt $marker ]]; then
+    log "installing npm packages (npm ci)"
+    (cd "$ESHOP_ROOT" && npm ci --no-audit --no-fund --loglevel=error) >&2
+  fi
+  [[ -x $NODE ]] || die "$NODE is missing: the 'node' devDependency provides Node 24; run npm ci"
+}
+
+deps() {
+  local packages=(mariadb-server prometheus)
+  # Present on the project's machines, but a bare Debian needs them too.
+  command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null || packages+=(maven)
+  command -v curl >/dev/null || packages+=(curl)
+  command -v npm >/dev/null || packages+=(nodejs npm)
+  apt_install_missing "${packages[@]}"
+  npm_deps
+  "$KAFKA_SH" fetch
+}
+
+# --------------------------------------------------------------------------------------------- infra
+
+# Single-quoted shell values, so the file can be sourced and parsed (load-stack-env.js) the same way.
+env_line() { printf "export %s='%s'\n" "$1" "${2//\'/\'\\\'\'}"; }
+
+write_stack_env() {
+  mkdir -p "$LOCAL_DIR"
+  local tmp="$STACK_ENV.tmp.$$" prefix
+  {
+    printf '# Written by local/platform.sh infra: how services and tests reach the local stack.\n'
+    printf '# Shell: source .local/stack.env   Jest: loaded by services/common/test-support/load-stack-env.js\n'
+    env_line ESHOP_LOCAL_ROOT "$ESHOP_ROOT"
+    env_line ESHOP_MARIADB_SCRIPT "$MARIADB_SH"
+    env_line ESHOP_KAFKA_SCRIPT "$KAFKA_SH"
+    for prefix in PRODUCT ORDER; do
+      env_line "${prefix}_DB_HOST" 127.0.0.1
+      env_line "${prefix}_DB_PORT" "$DB_PORT"
+      env_line "${prefix}_DB_USER" "$DB_USER"
+      env_line "${prefix}_DB_PASSWORD" "$DB_PASSWORD"
+    done
+    env_line PRODUCT_DB_NAME product_db
+    env_line ORDER_DB_NAME order_db
+    env_line KAFKA_BROKERS "127.0.0.1:$KAFKA_PORT"
+    env_line KAFKA_PRODUCT_TOPIC "$PRODUCT_TOPIC"
+    env_line KAFKA_ORDER_TOPIC "$ORDER_TOPIC"
+  } >"$tmp"
+  mv "$tmp" "$STACK_ENV"
+}
+
+start_infra() {
+  # Their own status lines are replaced by the summary below; progress and errors still show.
+  "$MARIADB_SH" start --port "$DB_PORT" >/dev/null
+  "$KAFKA_SH" start --port "$KAFKA_PORT" --controller-port "$KAFKA_CONTROLLER_PORT" >/dev/null
+  "$KAFKA_SH" create-topics "$PRODUCT_TOPIC:12" "$ORDER_TOPIC:12" "$ORDER_TOPIC.dlq:12"
+  write_stack_env
+}
+
+print_infra() {
+  cat <<EOF
+Local infrastructure is running:
+  MariaDB   127.0.0.1:$DB_PORT  user $DB_USER / password $DB_PASSWORD, databases product_db and order_db
+            data .local/mariadb/default   log .local/mariadb/default/mariadbd.err
+  Kafka     127.0.0.1:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT)  topics $PRODUCT_TOPIC, $ORDER_TOPIC, $ORDER_TOPIC.dlq
+            data .local/kafka/default   log .local/kafka/default/logs/server.log
+  Settings  .local/stack.env  (source it in a shell; jest loads it by itself)
+  Stop it   local/platform.sh down
+EOF
+}
+
+infra() {
+  deps
+  start_infra
+  print_infra
+}
+
+# ------------------------------------------------------------------------------------------ services
+
+service_main() { printf '%s/%s\n' "$ESHOP_ROOT" "${SERVICE_ENTRY[$1]}"; }
+
+service_pid() {
+  local pid
+  pid=$(read_pid "$RUN_DIR/$1.pid")
+  if [[ -n $pid ]] && pid_matches "$pid" "$(service_main "$1")"; then
+    printf '%s\n' "$pid"
+  fi
+}
+
+load_stack_env() {
+  [[ -f $STACK_ENV ]] || die "$STACK_ENV is missing: run local/platform.sh infra"
+  # shellcheck source=/dev/null
+  source "$STACK_ENV"
+  # The services' own ports and the gateway's upstreams; not in stack.env, so tests (which start services
+  # on port 0) never pick them up by accident.
+  export PRODUCT_SERVICE_PORT=${SERVICE_PORT[product]}
+  export ORDER_SERVICE_PORT=${SERVICE_PORT[order]}
+  export ORDER_CONSUMER_PORT=${SERVICE_PORT[order-consumer]}
+  export API_GATEWAY_PORT=${SERVICE_PORT[gateway]}
+  export PRODUCT_SERVICE_URL="http://127.0.0.1:${SERVICE_PORT[product]}"
+  export ORDER_SERVICE_URL="http://127.0.0.1:${SERVICE_PORT[order]}"
+}
+
+run_migrations() {
+  local s migrate migrate_log
+  for s in product order; do
+    migrate="$ESHOP_ROOT/services/$s/dist/migrate.js"
+    migrate_log="$LOGS_DIR/$s-migrate.log"
+    if [[ ! -f $migrate ]]; then
+      warn "services/$s/dist/migrate.js does not exist yet: no migrations for $s"
+      continue
+    fi
+    log "migrating $s"
+    if ! (cd "$ESHOP_ROOT/services/$s" && timeout 120 "$NODE" "$migrate") >>"$migrate_log" 2>&1; then
+      show_log_tail "$migrate_log"
+      die "migrations of $s failed; see $migrate_log"
+    fi
+  done
+}
+
+# Starts one built service unless it runs already.
+start_service() {
+  local s=$1 main pid port=${SERVICE_PORT[$1]}
+  main=$(service_main "$s")
+  pid=$(service_pid "$s")
+  if [[ -n $pid ]]; then
+    log "$s already running (pid $pid)"
+    return 0
+  fi
+  if port_listening "$port"; then die "port $port (the $s service) is already in use (see: ss -ltnp 'sport = :$port')"; fi
+  log "starting $s on 127.0.0.1:$port"
+  # Working folder: the service's package (services/<package>), as `npm start` there would use.
+  start_detached "$RUN_DIR/$s.pid" "$LOGS_DIR/$s.log" "${main%/dist/*}" "$NODE" "$main"
+}
+
+wait_service_ready() {
+  local s=$1 url="http://127.0.0.1:${SERVICE_PORT[$1]}/readyz" pid deadline=$((SECONDS + SERVICE_READY_TIMEOUT))
+  pid=$(read_pid "$RUN_DIR/$s.pid")
+  until curl -fsS --max-time 2 -o /dev/null "$url" 2>/dev/null; do
+    if ! pid_alive "$pid"; then
+      show_log_tail "$LOGS_DIR/$s.log"
+      die "the $s service exited during start-up; see $LOGS_DIR/$s.log"
+    fi
+    if ((SECONDS >= deadline)); then
+      show_log_tail "$LOGS_DIR/$s.log"
+      die "$url not ready within ${SERVICE_READY_TIMEOUT}s; see $LOGS_DIR/$s.log"
+    fi
+    sleep 0.5
+  done
+  log "$s ready ($url)"
+}
+
+# Stops a group of services together: SIGTERM to all, then wait for all (each drains on its own:
+# stop HTTP, finish work, commit consumers, close the pool), SIGKILL after the timeout.
+stop_services() {
+  local s pid pids=() names=()
+  for s in "$@"; do
+    pid=$(service_pid "$s")
+    if [[ -z $pid ]]; then
+      rm -f "$RUN_DIR/$s.pid"
+      continue
+    fi
+    log "stopping $s (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    pids+=("$pid")
+    names+=("$s")
+  done
+  local i deadline=$((SECONDS + SERVICE_STOP_TIMEOUT))
+  for i in "${!pids[@]}"; do
+    if ! wait_pid_gone "${pids[i]}" $((deadline > SECONDS ? deadline - SECONDS : 0)); then
+      warn "${names[i]} did not exit within ${SERVICE_STOP_TIMEOUT}s of SIGTERM; sending SIGKILL (see $LOGS_DIR/${names[i]}.log)"
+      kill -KILL "${pids[i]}" 2>/dev/null || true
+      wait_pid_gone "${pids[i]}" 10 || die "${names[i]} (pid ${pids[i]}) survived SIGKILL"
+    fi
+    rm -f "$RUN_DIR/${names[i]}.pid"
+  done
+}
+
+# A few products, only into an empty catalog, so `up` can run any number of times.
+load_demo_catalog() {
+  local base="http://127.0.0.1:${SERVICE_PORT[product]}" body count product
+  body=$(curl -fsS --max-time 5 "$base/products") || {
+    warn "GET $base/products failed: no demo catalog loaded"
+    return 0
+  }
+  count=$("$NODE" -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      const items = JSON.parse(s).items;
+      console.log(Array.isArray(items) ? items.length : -1);
+    });' <<<"$body") || count=-1
+  if [[ $count != 0 ]]; then
+    [[ $count == -1 ]] && warn "GET $base/products did not return { items: [...] }: no demo catalog loaded"
+    return 0
+  fi
+  log "loading the demo catalog"
+  local products=(
+    '{"name":"Espresso beans 1 kg","description":"Dark roast, whole beans","price":"19.99","stock":120}'
+    '{"name":"Pour-over kettle","description":"1 l gooseneck kettle, stainless steel","price":"39.90","stock":35}'
+    '{"name":"Ceramic dripper","description":"Size 02, white","price":"24.50","stock":60}'
+    '{"name":"Paper filters (100)","description":"Size 02, unbleached","price":"4.95","stock":500}'
+    '{"name":"Burr grinder","description":"Hand grinder, 40 settings","price":"89.00","stock":12}'
+    '{"name":"Limited edition mug","description":"Only three made: try an oversold order","price":"15.00","stock":3}'
+  )
+  for product in "${products[@]}"; do
+    curl -fsS --max-time 5 -o /dev/null -H 'content-type: application/json' -d "$product" "$base/products" ||
+      warn "POST $base/products failed for $product"
+  done
+}
+
+# Prints where the started services are ($@: their names) and a few requests to try.
+print_urls() {
+  local s api="http://127.0.0.1:${SERVICE_PORT[product]}"
+  printf '\nThe platform is up:\n'
+  for s in "$@"; do
+    printf '  %-15s http://127.0.0.1:%s   metrics http://127.0.0.1:%s/metrics   log .local/logs/%s.log\n' \
+      "$s" "${SERVICE_PORT[$s]}" "${SERVICE_PORT[$s]}" "$s"
+  done
+  # Through the gateway when it runs, straight to the product service otherwise.
+  if [[ " $* " == *" gateway "* ]]; then api="http://127.0.0.1:${SERVICE_PORT[gateway]}"; fi
+  cat <<EOF
+
+Try:
+  curl -s $api/products
+  curl -s -X POST $api/products -H 'content-type: application/json' \\
+       -d '{"name":"Tea","description":"Green tea, 100 g","price":"6.50","stock":10}'
+  curl -s $api/readyz
+  local/platform.sh logs product      # follow a service's log
+  local/platform.sh down              # stop everything (data is kept)
+EOF
+}
+
+up() {
+  infra
+  log "building (npm run build)"
+  (cd "$ESHOP_ROOT" && npm run build) >&2 || die "npm run build failed (output above)"
+  mkdir -p "$LOGS_DIR" "$RUN_DIR"
+  load_stack_env
+  run_migrations
+  local s started=()
+  for s in "${SERVICES[@]}"; do
+    # The services are being written in parallel with these scripts; run what exists so far.
+    if [[ ! -f $(service_main "$s") ]]; then
+      warn "${SERVICE_ENTRY[$s]} does not exist yet: skipping $s"
+      continue
+    fi
+    start_service "$s"
+    wait_service_ready "$s"
+    started+=("$s")
+  done
+  if [[ -n $(service_pid product) ]]; then load_demo_catalog; fi
+  if ((${#started[@]} == 0)); then
+    warn "no service is built yet: only the infrastructure runs"
+    return 0
+  fi
+  print_urls "${started[@]}"
+}
+
+down() {
+  # Callers first, so nothing calls a service that is going away: the gateway, then the order service
+  # and its consumers (both call the product service), then the product service.
+  stop_services gateway
+  stop_services order order-consumer
+  stop_services product
+  "$KAFKA_SH" stop
+  "$MARIADB_SH" stop
+}
+
+status() {
+  local s pid
+  for s in "${SERVICES[@]}"; do
+    pid=$(service_pid "$s")
+    if [[ -n $pid ]]; then
+      printf '%-15s running (pid %s) on http://127.0.0.1:%s\n' "$s" "$pid" "${SERVICE_PORT[$s]}"
+    elif [[ -f $(service_main "$s") ]]; then
+      printf '%-15s not running\n' "$s"
+    else
+      printf '%-15s not built (%s missing)\n' "$s" "${SERVICE_ENTRY[$s]}"
+    fi
+  done
+  "$MARIADB_SH" status || true
+  "$KAFKA_SH" status || true
+  if [[ -f $STACK_ENV ]]; then printf 'settings: %s\n' "$STACK_ENV"; fi
+}
+
+logs() {
+  local what=${1:-} file
+  case $what in
+    product | order | order-consumer | gateway) file="$LOGS_DIR/$what.log" ;;
+    kafka) file="$LOCAL_DIR/kafka/default/logs/server.log" ;;
+    mariadb) file="$LOCAL_DIR/mariadb/default/mariadbd.err" ;;
+    *) die "usage: local/platform.sh logs product|order|order-consumer|gateway|kafka|mariadb" ;;
+  esac
+  [[ -f $file ]] || die "no log yet: $file"
+  exec tail -n 100 -F "$file"
+}
+
+run_tests() {
+  if [[ ${CI:-} == true ]]; then
+    # CI must leave nothing running; the exit code stays the tests' (or the failed step's).
+    trap 'rc=$?; trap - EXIT; log "CI: stopping the local stack"; down || warn "stopping the stack failed"; exit "$rc"' EXIT
+  fi
+  deps
+  start_infra
+  print_infra
+  log "running npm test"
+  local rc=0
+  (cd "$ESHOP_ROOT" && npm test) || rc=$?
+  log "npm test exited with $rc"
+  exit "$rc"
+}
+
+reset() {
+  down
+  rm -rf "$LOCAL_DIR/mariadb" "$LOCAL_DIR/kafka" "$LOGS_DIR" "$RUN_DIR" "$STACK_ENV"
+  log "deleted the local data under $LOCAL_DIR (kept the download cache $LOCAL_DIR/cache)"
+}
+
+cmd=${1:-}
+shift || true
+case $cmd in
+  deps) deps ;;
+  infra) infra ;;
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  logs) logs "$@" ;;
+  test) run_tests ;;
+  reset) reset ;;
+  *) usage ;;
+esac
