@@ -109,6 +109,8 @@ export class EventConsumer<T = EventEnvelope> {
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: 3_000,
+      // A fetch in flight delays disconnect by up to this long; keep shutdown and rebalances quick.
+      maxWaitTimeInMs: 1_000,
       allowAutoTopicCreation: false,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
     });

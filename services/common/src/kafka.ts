@@ -1,4 +1,4 @@
-import { Kafka, logLevel as KafkaLogLevel, type LogEntry, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type LogEntry, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 
 export { Kafka, CompressionTypes } from 'kafkajs';
@@ -61,7 +61,15 @@ export function createKafka(options: KafkaOptions): Kafka {
  * duplicate or reorder a partition's messages.
  */
 export function createIdempotentProducer(kafka: Kafka): Producer {
-  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    // The Java client's murmur2 partitioner, so a key lands on the same partition whoever produces it.
+    createPartitioner: Partitioners.DefaultPartitioner,
+    // Unbounded retries keep the idempotence guarantee; callers (outbox relay, DLQ) tolerate waiting out an outage.
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
+  });
 }
 
 /** Readiness probe for Kafka: a metadata request over one long-lived admin connection. */
