@@ -1,0 +1,14 @@
+import { createLogger, runMain, ServiceState } from '@eshop/common';
+import { configOrExit, loadProductConfig } from './config';
+import { SERVICE_NAME, startProductService } from './service';
+
+const config = configOrExit(() => loadProductConfig());
+const logger = createLogger(SERVICE_NAME, config.logLevel);
+const state = new ServiceState();
+
+void runMain(() => startProductService(config, { logger, state }), {
+  logger,
+  state,
+  shutdownTimeoutMs: config.shutdownTimeoutMs,
+  shutdownDelayMs: config.shutdownDelayMs,
+});
