@@ -123,6 +123,20 @@ export function loadConfig<D extends ConfigDefinition>(
   return result as ConfigOf<D>;
 }
 
+/**
+ * For entry points: loads the config, or prints the variables at fault and exits 2 without a stack
+ * trace (a misconfigured Deployment shows one clear line in `kubectl logs`).
+ */
+export function configOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+}
+
 /** Markdown table of a definition, used to generate docs/configuration.md. */
 export function describeConfig(definition: ConfigDefinition): string {
   const rows = Object.values(definition).map((v) => {

@@ -121,11 +121,37 @@ export async function migrate(sequelize: Sequelize, migrations: Migration[], log
   });
 }
 
+/**
+ * Names of migrations not yet applied, in list order. Services refuse to start on an outdated schema
+ * instead of migrating implicitly: migrations run once, as their own step (a Kubernetes Job).
+ */
+export async function pendingMigrations(sequelize: Sequelize, migrations: readonly Migration[]): Promise<string[]> {
+  const [table] = await sequelize.query<{ n: number | string }>(
+    `SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'`,
+    { type: QueryTypes.SELECT },
+  );
+  const applied = new Set<string>();
+  if (Number(table?.n ?? 0) > 0) {
+    const rows = await sequelize.query<{ name: string }>('SELECT name FROM schema_migrations', { type: QueryTypes.SELECT });
+    for (const row of rows) applied.add(row.name);
+  }
+  return migrations.map((m) => m.name).filter((name) => !applied.has(name));
+}
+
+/** MySQL/MariaDB error number of a failed query (e.g. ER_DUP_ENTRY), if the error came from the server. */
+export function sqlErrno(err: unknown): number | undefined {
+  const e = err as { original?: { errno?: unknown }; parent?: { errno?: unknown } } | undefined;
+  const errno = e?.original?.errno ?? e?.parent?.errno;
+  return typeof errno === 'number' ? errno : undefined;
+}
+
+/** Duplicate key on a PRIMARY or UNIQUE index. */
+export const ER_DUP_ENTRY = 1062;
+
 const RETRYABLE_ERRNOS = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);
 
 function isRetryable(err: unknown): boolean {
-  const e = err as { original?: { errno?: number }; parent?: { errno?: number } };
-  const errno = e?.original?.errno ?? e?.parent?.errno;
+  const errno = sqlErrno(err);
   return errno !== undefined && RETRYABLE_ERRNOS.has(errno);
 }
 
