@@ -11,4 +11,5 @@ module.exports = {
   setupFiles: ['<rootDir>/services/common/test-support/load-stack-env.js'],
   globalSetup: '<rootDir>/services/common/test-support/global-setup.js',
   testTimeout: 60000,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };
