@@ -1,11 +1,11 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { currentContext } from './context';
 
 export type { Logger } from 'pino';
 
 /** The one JSON logger of a process; request and order ids come from the async context. */
-export function createLogger(service: string, level: string = 'info'): Logger {
-  return pino({
+export function createLogger(service: string, level: string = 'info', destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
     level,
     base: { service },
     messageKey: 'msg',
@@ -25,5 +25,6 @@ export function createLogger(service: string, level: string = 'info'): Logger {
       censor: '[redacted]',
     },
     serializers: { err: pino.stdSerializers.err },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

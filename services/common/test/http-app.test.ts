@@ -39,6 +39,30 @@ describe('standard HTTP app', () => {
     expect(forged.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('writes the request id on every log line of a request, and redacts secrets', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger('test', 'info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const app = createHttpApp({
+      logger,
+      metrics: new Metrics('test'),
+      state: new ServiceState(),
+      readiness: [],
+      bodyLimit: '1kb',
+      routes: (a) =>
+        a.get('/work', async (_req, res) => {
+          logger.info({ password: 'hunter2' }, 'step one');
+          await new Promise((r) => setTimeout(r, 5));
+          logger.info('step two');
+          res.json({ ok: true });
+        }),
+    });
+    await request(app).get('/work').set('X-Request-Id', 'req-77');
+    const ofRequest = lines.filter((l) => l.requestId === 'req-77');
+    expect(ofRequest.map((l) => l.msg)).toEqual(['step one', 'step two', 'request']);
+    expect(ofRequest[0]).toMatchObject({ service: 'test', level: 'info', password: '[redacted]' });
+    expect(ofRequest[2]).toMatchObject({ route: '/work', status: 200 });
+  });
+
   it('turns an AppError into application/problem+json with a stable type and code', async () => {
     const { app } = buildApp();
     const res = await request(app).get('/things/missing');
