@@ -1,0 +1,130 @@
+/**
+ * The whole platform as a client sees it: requests go through the gateway to the real product and
+ * order services and the order consumers, on the real MariaDB and Kafka.
+ */
+import { silentLogger } from '@eshop/test-support';
+import { eventually } from '@eshop/test-support';
+import { loadGatewayConfig } from '../../services/gateway/src/config';
+import { startGateway, type RunningGateway } from '../../services/gateway/src/service';
+import { ApiClient, mapConcurrent } from '../../services/order/test/support/http-client';
+import { OrderStack } from '../../services/order/test/support/order-stack';
+
+describe('the platform through the gateway', () => {
+  let stack: OrderStack;
+  let gateway: RunningGateway;
+  let api: ApiClient;
+
+  beforeAll(async () => {
+    stack = await OrderStack.start({ name: 'e2e', partitions: 6 });
+    await stack.startConsumer();
+    await stack.startConsumer();
+    gateway = await startGateway(
+      loadGatewayConfig({
+        API_GATEWAY_PORT: '0',
+        PRODUCT_SERVICE_URL: stack.product.url,
+        ORDER_SERVICE_URL: stack.api.baseUrl,
+        LOG_LEVEL: 'silent',
+      }),
+      { logger: silentLogger },
+    );
+    api = new ApiClient(`http://127.0.0.1:${gateway.port}`);
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await stack?.close();
+  });
+
+  async function stockOf(id: number): Promise<number> {
+    return (await api.get(`/products/${id}`)).body.stock as number;
+  }
+
+  it("answers the seed's API examples request for request", async () => {
+    const created = await api.post('/products', { name: 'Laptop', description: 'A powerful laptop', price: 999.99, stock: 10 });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'Laptop', description: 'A powerful laptop', price: '999.99', stock: 10 });
+    const id = created.body.id as number;
+    expect(created.headers.get('location')).toBe(`/products/${id}`);
+
+    const listed = await api.get('/products');
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.map((p: { id: number }) => p.id)).toContain(id);
+
+    expect((await api.get(`/products/${id}`)).body).toMatchObject({ id, name: 'Laptop', stock: 10 });
+
+    const updated = await api.put(`/products/${id}`, { name: 'Laptop Pro', description: 'Even more powerful', price: 1299.99, stock: 8 });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ name: 'Laptop Pro', price: '1299.99', stock: 8 });
+
+    const order = await api.post('/orders', { user_id: 1, items: [{ product_id: id, quantity: 2 }] });
+    expect(order.status).toBe(201);
+    expect(order.body).toMatchObject({ status: 'confirmed', total: '2599.98', user_id: '1' });
+    expect(await stockOf(id)).toBe(6);
+
+    const asyncOrder = await api.post('/orders/async', { user_id: 1, items: [{ product_id: id, quantity: 1 }] });
+    expect(asyncOrder.status).toBe(202);
+    expect(asyncOrder.headers.get('location')).toBe(`/orders/${asyncOrder.body.id}`);
+    await eventually(async () => expect((await api.get(`/orders/${asyncOrder.body.id}`)).body.status).toBe('confirmed'), 30000);
+    expect(await stockOf(id)).toBe(5);
+
+    const fetched = await api.get(`/orders/${order.body.id}`);
+    expect(fetched.body).toMatchObject({ id: order.body.id, status: 'confirmed', items: [{ product_id: id, quantity: 2, unit_price: '1299.99' }] });
+
+    const mine = await api.get('/orders?user_id=1');
+    expect(mine.body.items.map((o: { id: string }) => o.id)).toEqual(expect.arrayContaining([order.body.id, asyncOrder.body.id]));
+
+    const paid = await api.put(`/orders/${order.body.id}/status`, { status: 'paid' });
+    expect(paid.status).toBe(200);
+    expect(paid.body.status).toBe('paid');
+
+    expect((await api.request('DELETE', `/products/${id}`)).status).toBe(204);
+    expect((await api.get(`/products/${id}`)).status).toBe(404);
+    expect((await api.get(`/orders/${order.body.id}`)).body.items[0]).toMatchObject({ name: 'Laptop Pro', unit_price: '1299.99' });
+  });
+
+  it('carries a request id end to end and keeps internal routes private', async () => {
+    const res = await api.get('/products?limit=1', { 'X-Request-Id': 'e2e-trace-1' });
+    expect(res.headers.get('x-request-id')).toBe('e2e-trace-1');
+    const internal = await api.post('/internal/reservations', { order_id: 'x', items: [{ product_id: 1, quantity: 1 }] });
+    expect(internal.status).toBe(404);
+    expect(internal.contentType).toContain('application/problem+json');
+  });
+
+  it('when 200 sync orders race for 50 units, exactly 50 are confirmed and the rest get 409, never a 5xx', async () => {
+    const productId = await stack.product.createProduct(50, '19.99');
+    const statuses = await mapConcurrent([...Array(200).keys()], 50, async (i) => {
+      const res = await api.post('/orders', { user_id: `racer-${i}`, items: [{ product_id: productId, quantity: 1 }] });
+      return res.status;
+    });
+    const count = (s: number) => statuses.filter((x) => x === s).length;
+    expect(count(201)).toBe(50);
+    expect(count(409)).toBe(150);
+    expect(statuses.filter((s) => s >= 500)).toEqual([]);
+    expect(await stockOf(productId)).toBe(0);
+  });
+
+  it('when 1,000 async orders compete for 300 units, every order ends confirmed or rejected and exactly 300 are confirmed', async () => {
+    const productId = await stack.product.createProduct(300, '2.50');
+    const user = `async-e2e-${Date.now()}`;
+    const accepted = await mapConcurrent([...Array(1000).keys()], 50, async () => {
+      const res = await api.post('/orders/async', { user_id: user, items: [{ product_id: productId, quantity: 1 }] });
+      expect(res.status).toBe(202);
+      return res.body.id as string;
+    });
+    expect(new Set(accepted).size).toBe(1000);
+
+    await eventually(
+      async () => {
+        const statuses = await stack.statusesOf(accepted);
+        const pending = [...statuses.values()].filter((s) => s === 'pending').length;
+        expect(pending).toBe(0);
+      },
+      180_000,
+      500,
+    );
+    const statuses = [...(await stack.statusesOf(accepted)).values()];
+    expect(statuses.filter((s) => s === 'confirmed')).toHaveLength(300);
+    expect(statuses.filter((s) => s === 'rejected')).toHaveLength(700);
+    expect(await stockOf(productId)).toBe(0);
+  }, 240_000);
+});
