@@ -1,4 +1,4 @@
-import { ConfigError, databaseVariables, describeConfig, env, kafkaVariables, loadConfig } from '@eshop/common';
+import { ConfigError, configOrExit, databaseVariables, describeConfig, env, kafkaVariables, loadConfig } from '@eshop/common';
 
 const definition = {
   port: env.port('PRODUCT_SERVICE_PORT', { doc: 'HTTP port.', default: 8081 }),
@@ -47,5 +47,34 @@ describe('loadConfig', () => {
     const table = describeConfig(definition);
     expect(table).toContain('| `PRODUCT_SERVICE_PORT` | `8081` | HTTP port. |');
     expect(table).toContain('| `PRODUCT_DB_PASSWORD` | *(required)* |');
+  });
+});
+
+describe('configOrExit', () => {
+  it('returns the config when it loads', () => {
+    expect(configOrExit(() => loadConfig(definition, { PRODUCT_DB_PASSWORD: '' })).port).toBe(8081);
+  });
+
+  it('prints the problems and exits 2 on a ConfigError, without a stack trace', () => {
+    const exit = jest.spyOn(process, 'exit').mockImplementation(((code?: number) => {
+      throw new Error(`exit ${code}`);
+    }) as never);
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(() => configOrExit(() => loadConfig(definition, { PRODUCT_SERVICE_PORT: 'x', PRODUCT_DB_PASSWORD: '' }))).toThrow('exit 2');
+      expect(stderr).toHaveBeenCalledWith(expect.stringContaining('PRODUCT_SERVICE_PORT must be a TCP port number'));
+      expect(String(stderr.mock.calls[0]?.[0])).not.toContain('    at ');
+    } finally {
+      exit.mockRestore();
+      stderr.mockRestore();
+    }
+  });
+
+  it('lets other errors through', () => {
+    expect(() =>
+      configOrExit(() => {
+        throw new TypeError('bug');
+      }),
+    ).toThrow(TypeError);
   });
 });

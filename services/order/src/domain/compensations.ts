@@ -1,0 +1,51 @@
+import type { Logger } from '@eshop/common';
+import type { Inventory } from '../clients/product-client';
+import type { OrderMetrics } from './order-metrics';
+
+/**
+ * Releases reservations that a sync request took but could not turn into an order. Runs in the
+ * background with retries so the client gets its answer at once; `drain()` (on shutdown) waits for
+ * the ones in flight. A release that keeps failing is logged and counted in
+ * order_compensation_failures_total: the stock stays held until someone releases it by hand.
+ */
+export class Compensations {
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly inventory: Inventory,
+    private readonly logger: Logger,
+    private readonly metrics: OrderMetrics,
+    private readonly attempts: number,
+    private readonly initialDelayMs = 200,
+  ) {}
+
+  release(orderId: string, why: string): void {
+    const run = this.releaseWithRetries(orderId, why).finally(() => this.inFlight.delete(run));
+    this.inFlight.add(run);
+  }
+
+  /** Resolves once every compensation started so far finished (or gave up). */
+  async drain(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+  }
+
+  private async releaseWithRetries(orderId: string, why: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.inventory.release(orderId);
+        this.logger.info({ orderId, why, attempt }, 'reservation released (compensation)');
+        return;
+      } catch (err) {
+        if (attempt >= this.attempts) {
+          this.metrics.compensationFailures.inc();
+          this.logger.error(
+            { err, orderId, why, attempts: attempt },
+            `compensation failed: stock of order ${orderId} may still be reserved; release it with POST /internal/reservations/${orderId}/release`,
+          );
+          return;
+        }
+        await new Promise((r) => setTimeout(r, this.initialDelayMs * 2 ** (attempt - 1)));
+      }
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import {
+  createDatabase,
+  createIdempotentProducer,
+  createKafka,
+  KafkaReadiness,
+  Outbox,
+  pingDatabase,
+  type Kafka,
+  type Logger,
+  type Metrics,
+  type Producer,
+  type ReadinessCheck,
+  type Sequelize,
+} from '@eshop/common';
+import { ProductClient } from './clients/product-client';
+import { databaseOptions, type ConsumerConfig, type OrderConfig } from './config';
+import { IdempotencyRepository } from './data/idempotency-repository';
+import { assertMigrated } from './data/migrations';
+import { OrderRepository } from './data/order-repository';
+import { transactor } from './data/transactions';
+import { Compensations } from './domain/compensations';
+import type { OrderDependencies } from './domain/dependencies';
+import { orderMetrics } from './domain/order-metrics';
+
+type SharedConfig = Pick<
+  OrderConfig & ConsumerConfig,
+  | 'dbHost'
+  | 'dbPort'
+  | 'dbUser'
+  | 'dbPassword'
+  | 'dbName'
+  | 'dbPoolMax'
+  | 'kafkaBrokers'
+  | 'kafkaClientId'
+  | 'orderTopic'
+  | 'productServiceUrl'
+  | 'productTimeoutMs'
+  | 'productConnectTimeoutMs'
+  | 'productPoolConnections'
+> &
+  Partial<Pick<OrderConfig, 'retryAfterSeconds' | 'compensationAttempts' | 'idempotencyLeaseMs'>>;
+
+/** What both order processes run on: database, Kafka producer with the outbox relay, product client, use-case dependencies. */
+export interface OrderRuntime {
+  deps: OrderDependencies;
+  sequelize: Sequelize;
+  kafka: Kafka;
+  producer: Producer;
+  outbox: Outbox;
+  /** The database; the API's only readiness dependency (orders are accepted while Kafka is down: the outbox holds their events). */
+  databaseReadiness: ReadinessCheck;
+  kafkaReadiness: ReadinessCheck;
+  /** Stops the relay, then waits for compensations, then closes producer, Kafka admin, product client and pool. */
+  close(): Array<[string, () => Promise<void>]>;
+}
+
+export async function createRuntime(
+  config: SharedConfig,
+  logger: Logger,
+  metrics: Metrics,
+  options: { outboxPollIntervalMs?: number } = {},
+): Promise<OrderRuntime> {
+  const sequelize = createDatabase(databaseOptions(config), logger, metrics);
+  try {
+    await assertMigrated(sequelize);
+  } catch (err) {
+    await sequelize.close();
+    throw err;
+  }
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.kafkaClientId, logger });
+  const producer = createIdempotentProducer(kafka);
+  const kafkaReadiness = new KafkaReadiness(kafka);
+  // Writes never wait for Kafka: the relay connects (and reconnects) on its own. One replica at a time
+  // publishes (relay lease), so running it in both processes is safe and keeps either one self-sufficient.
+  const outbox = new Outbox({ sequelize, producer, logger, metrics, pollIntervalMs: options.outboxPollIntervalMs });
+  outbox.start();
+
+  const productClient = new ProductClient({
+    baseUrl: config.productServiceUrl,
+    timeoutMs: config.productTimeoutMs,
+    connectTimeoutMs: config.productConnectTimeoutMs,
+    connections: config.productPoolConnections,
+    logger,
+    metrics,
+  });
+  const business = orderMetrics(metrics);
+  const compensations = new Compensations(productClient, logger, business, config.compensationAttempts ?? 4);
+  const deps: OrderDependencies = {
+    transact: transactor(sequelize),
+    orders: new OrderRepository(sequelize),
+    idempotency: new IdempotencyRepository(sequelize),
+    outbox,
+    topic: config.orderTopic,
+    inventory: productClient,
+    compensations,
+    metrics: business,
+    logger,
+    retryAfterSeconds: config.retryAfterSeconds ?? 5,
+    idempotencyLeaseMs: config.idempotencyLeaseMs ?? 30_000,
+  };
+  return {
+    deps,
+    sequelize,
+    kafka,
+    producer,
+    outbox,
+    databaseReadiness: { name: 'database', check: () => pingDatabase(sequelize) },
+    kafkaReadiness: { name: 'kafka', check: kafkaReadiness.check },
+    close: () => [
+      ['compensations', () => compensations.drain()],
+      ['outbox relay', () => outbox.stop()],
+      ['kafka producer', () => producer.disconnect()],
+      ['kafka readiness', () => kafkaReadiness.close()],
+      ['product client', () => productClient.close()],
+      ['database', () => sequelize.close()],
+    ],
+  };
+}
