@@ -185,7 +185,8 @@ start_service() {
   if port_listening "$port"; then die "port $port (the $s service) is already in use (see: ss -ltnp 'sport = :$port')"; fi
   log "starting $s on 127.0.0.1:$port"
   # Working folder: the service's package (services/<package>), as `npm start` there would use.
-  start_detached "$RUN_DIR/$s.pid" "$LOGS_DIR/$s.log" "${main%/dist/*}" "$NODE" "$main"
+  # kafkajs 2.2.4 trips Node 24's harmless TimeoutNegativeWarning (kafkajs issue #1751); keep logs JSON-only.
+  start_detached "$RUN_DIR/$s.pid" "$LOGS_DIR/$s.log" "${main%/dist/*}" "$NODE" --disable-warning=TimeoutNegativeWarning "$main"
 }
 
 wait_service_ready() {

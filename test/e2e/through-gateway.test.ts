@@ -6,7 +6,7 @@ import { silentLogger } from '@eshop/test-support';
 import { eventually } from '@eshop/test-support';
 import { loadGatewayConfig } from '../../services/gateway/src/config';
 import { startGateway, type RunningGateway } from '../../services/gateway/src/service';
-import { ApiClient, mapConcurrent } from '../../services/order/test/support/http-client';
+import { ApiClient, mapConcurrent } from '@eshop/test-support';
 import { OrderStack } from '../../services/order/test/support/order-stack';
 
 describe('the platform through the gateway', () => {

@@ -188,6 +188,28 @@ export function databaseVariables<P extends string>(prefix: P, defaultName: stri
   };
 }
 
+/** The values `databaseVariables` produces, as read by `loadConfig`. */
+export interface DatabaseConfig {
+  dbHost: string;
+  dbPort: number;
+  dbUser: string;
+  dbPassword: string;
+  dbName: string;
+  dbPoolMax: number;
+}
+
+/** Connection options for `createDatabase` from a config that has the `<PREFIX>_DB_*` variables. */
+export function databaseOptions(config: DatabaseConfig) {
+  return {
+    host: config.dbHost,
+    port: config.dbPort,
+    user: config.dbUser,
+    password: config.dbPassword,
+    database: config.dbName,
+    poolMax: config.dbPoolMax,
+  };
+}
+
 /** Kafka variables shared by every service that produces or consumes. */
 export const kafkaVariables = {
   kafkaBrokers: env.list('KAFKA_BROKERS', {

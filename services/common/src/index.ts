@@ -10,3 +10,4 @@ export * from './db';
 export * from './kafka';
 export * from './outbox';
 export * from './kafka-consumer';
+export * from './migration-job';

@@ -5,6 +5,8 @@ import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 import pino from 'pino';
 import type { DatabaseOptions } from '../src/db';
 
+export * from './http-client';
+
 export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 /** Lower-case unique suffix so repeated runs never collide on database, topic or group names. */

@@ -140,14 +140,3 @@ export const loadMigrationConfig = (source: NodeJS.ProcessEnv = process.env): Mi
   loadConfig(migrationConfigDefinition, source);
 export const loadReplayConfig = (source: NodeJS.ProcessEnv = process.env): ReplayConfig => loadConfig(replayConfigDefinition, source);
 
-/** Database connection options from any config that has the ORDER_DB_* variables. */
-export function databaseOptions(config: Omit<MigrationConfig, 'logLevel'>): DatabaseOptions {
-  return {
-    host: config.dbHost,
-    port: config.dbPort,
-    user: config.dbUser,
-    password: config.dbPassword,
-    database: config.dbName,
-    poolMax: config.dbPoolMax,
-  };
-}

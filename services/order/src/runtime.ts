@@ -1,5 +1,6 @@
 import {
   createDatabase,
+  databaseOptions,
   createIdempotentProducer,
   createKafka,
   KafkaReadiness,
@@ -13,7 +14,7 @@ import {
   type Sequelize,
 } from '@eshop/common';
 import { ProductClient } from './clients/product-client';
-import { databaseOptions, type ConsumerConfig, type OrderConfig } from './config';
+import type { ConsumerConfig, OrderConfig } from './config';
 import { IdempotencyRepository } from './data/idempotency-repository';
 import { assertMigrated } from './data/migrations';
 import { OrderRepository } from './data/order-repository';

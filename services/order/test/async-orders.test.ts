@@ -1,6 +1,6 @@
 import { eventually, MessageCollector } from '@eshop/test-support';
 import { aUserId, anOrder } from './support/factories';
-import { mapConcurrent } from './support/http-client';
+import { mapConcurrent } from '@eshop/test-support';
 import { OrderStack } from './support/order-stack';
 
 describe('async orders: POST /orders/async accepts, the order consumers reserve', () => {

@@ -1,7 +1,7 @@
 import { eventually } from '@eshop/test-support';
 import { ConsumerProcess, buildOrderService } from './support/consumer-process';
 import { aUserId, anOrder } from './support/factories';
-import { mapConcurrent } from './support/http-client';
+import { mapConcurrent } from '@eshop/test-support';
 import { OrderStack } from './support/order-stack';
 
 describe('order consumer crash (kill -9 of the built dist/consumer.js)', () => {

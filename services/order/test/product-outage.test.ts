@@ -1,6 +1,6 @@
 import { eventually } from '@eshop/test-support';
 import { aUserId, anOrder } from './support/factories';
-import { mapConcurrent } from './support/http-client';
+import { mapConcurrent } from '@eshop/test-support';
 import { OrderStack } from './support/order-stack';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,4 +1,4 @@
-import { commonVariables, ConfigError, databaseVariables, env, kafkaVariables, loadConfig, type ConfigOf } from '@eshop/common';
+import { commonVariables, databaseVariables, env, kafkaVariables, loadConfig, type ConfigOf } from '@eshop/common';
 
 const database = databaseVariables('PRODUCT', 'product_db');
 
@@ -40,25 +40,4 @@ export function loadMigrationConfig(source: NodeJS.ProcessEnv = process.env): Mi
   return loadConfig(migrationConfigDefinition, source);
 }
 
-/** Database connection options from either config. */
-export function databaseOptions(config: MigrationConfig) {
-  return {
-    host: config.dbHost,
-    port: config.dbPort,
-    user: config.dbUser,
-    password: config.dbPassword,
-    database: config.dbName,
-    poolMax: config.dbPoolMax,
-  };
-}
 
-/** For entry points: a configuration error prints the variables at fault and exits 2, without a stack trace. */
-export function configOrExit<T>(load: () => T): T {
-  try {
-    return load();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
-  }
-}

@@ -1,5 +1,5 @@
-import { createLogger, runMain, ServiceState } from '@eshop/common';
-import { configOrExit, loadProductConfig } from './config';
+import { configOrExit, createLogger, runMain, ServiceState } from '@eshop/common';
+import { loadProductConfig } from './config';
 import { SERVICE_NAME, startProductService } from './service';
 
 const config = configOrExit(() => loadProductConfig());

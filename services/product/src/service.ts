@@ -1,5 +1,6 @@
 import {
   createDatabase,
+  databaseOptions,
   createHttpApp,
   createIdempotentProducer,
   createKafka,
@@ -13,7 +14,7 @@ import {
   stopInOrder,
   type Logger,
 } from '@eshop/common';
-import { databaseOptions, type ProductConfig } from './config';
+import type { ProductConfig } from './config';
 import { pendingMigrations } from './data/migrations';
 import { ProductRepository } from './data/product-repository';
 import { ReservationRepository } from './data/reservation-repository';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { createTopic, deleteTopics, eventually, kafkaBrokers, type TestDatabase } from '@eshop/test-support';
-import { ApiClient } from './support/http-client';
+import { ApiClient } from '@eshop/test-support';
 import { aProduct } from './support/factories';
 import { freePort } from './support/kafka-broker';
 import { migratedDatabase, serviceEnv } from './support/product-service';

@@ -1,5 +1,5 @@
 import { eventually, MessageCollector, testKafka, type CollectedMessage } from '@eshop/test-support';
-import { ApiClient } from './support/http-client';
+import { ApiClient } from '@eshop/test-support';
 import { anOrderId, aProduct, aReservation } from './support/factories';
 import { startTestService, type TestProductService } from './support/product-service';
 

@@ -1,5 +1,5 @@
 import { centsToMoney, moneyToCents } from '@eshop/common';
-import { ApiClient } from './support/http-client';
+import { ApiClient } from '@eshop/test-support';
 import { aProduct } from './support/factories';
 import { startTestService, type TestProductService } from './support/product-service';
 

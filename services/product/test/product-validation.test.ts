@@ -1,4 +1,4 @@
-import { ApiClient, type RequestOptions } from './support/http-client';
+import { ApiClient, type RequestOptions } from '@eshop/test-support';
 import { aProduct } from './support/factories';
 import { startTestService, type TestProductService } from './support/product-service';
 

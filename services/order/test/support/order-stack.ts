@@ -10,7 +10,7 @@ import { loadConsumerConfig, loadOrderConfig } from '../../src/config';
 import { startOrderConsumer, type RunningOrderConsumer } from '../../src/consumer-service';
 import { orderMigrations } from '../../src/data/migrations';
 import { startOrderService, type RunningOrderService } from '../../src/service';
-import { ApiClient } from './http-client';
+import { ApiClient } from '@eshop/test-support';
 import { TestProductService } from './product-service';
 
 export interface OrderStackOptions {

@@ -4,7 +4,7 @@ import { createTestDatabase, createTopic, deleteTopics, kafkaBrokers, silentLogg
 import { loadProductConfig } from '../../../product/src/config';
 import { productMigrations } from '../../../product/src/data/migrations';
 import { startProductService, type RunningProductService } from '../../../product/src/service';
-import { ApiClient } from './http-client';
+import { ApiClient } from '@eshop/test-support';
 
 export class TestProductService {
   private service: RunningProductService | undefined;
