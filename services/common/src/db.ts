@@ -1,4 +1,4 @@
-import { QueryTypes, Sequelize, Transaction, type QueryInterface } from 'sequelize';
+import { ConnectionError, QueryTypes, Sequelize, TimeoutError, Transaction, type QueryInterface } from 'sequelize';
 import { Umzug, SequelizeStorage, type RunnableMigration } from 'umzug';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics';
@@ -147,6 +147,23 @@ export function sqlErrno(err: unknown): number | undefined {
 
 /** Duplicate key on a PRIMARY or UNIQUE index. */
 export const ER_DUP_ENTRY = 1062;
+
+const TRANSIENT_CODES = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+const TRANSIENT_ERRNOS = new Set([
+  1040 /* too many connections */, 1053 /* server shutdown */, 1205 /* lock wait timeout */, 1213 /* deadlock */,
+  1927 /* connection killed */, 2006 /* server gone away */, 2013 /* lost connection */,
+]);
+
+/** True for database failures that go away by themselves (server restarting, connection lost, lock contention). */
+export function isTransientDatabaseError(err: unknown): boolean {
+  if (err instanceof ConnectionError || err instanceof TimeoutError) return true;
+  const e = err as { original?: { code?: unknown; errno?: unknown; fatal?: unknown }; parent?: { code?: unknown; errno?: unknown; fatal?: unknown } } | undefined;
+  const cause = e?.original ?? e?.parent;
+  if (!cause) return false;
+  if (cause.fatal === true) return true; // mysql2 marks errors that broke the connection as fatal
+  if (typeof cause.code === 'string' && TRANSIENT_CODES.has(cause.code)) return true;
+  return typeof cause.errno === 'number' && TRANSIENT_ERRNOS.has(cause.errno);
+}
 
 const RETRYABLE_ERRNOS = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);
 

@@ -127,6 +127,19 @@ function fromBodyParser(err: { type?: string; status?: number; limit?: number })
   }
 }
 
+/**
+ * Other client errors raised inside Express and its parsers (a malformed percent-escape in the path,
+ * a corrupt gzip body, …) carry a 4xx `status` and `expose: true`: they are the client's fault, not a 500.
+ */
+function fromClientError(err: { status?: unknown; statusCode?: unknown; expose?: unknown }): AppError | undefined {
+  const status = typeof err.status === 'number' ? err.status : typeof err.statusCode === 'number' ? err.statusCode : undefined;
+  if (status === undefined || status < 400 || status > 499) return undefined;
+  if (err instanceof URIError) {
+    return new AppError({ status: 400, code: 'malformed_path', detail: 'request path contains an invalid percent-encoding' });
+  }
+  return new AppError({ status, code: 'bad_request', detail: 'the request could not be understood' });
+}
+
 /** Final error middleware: AppErrors become their problem; anything else a logged 500 with no internals. */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, next) => {
@@ -138,7 +151,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     if (err instanceof AppError) {
       appError = err;
     } else {
-      const parsed = typeof err === 'object' && err !== null ? fromBodyParser(err) : undefined;
+      const parsed = typeof err === 'object' && err !== null ? (fromBodyParser(err) ?? fromClientError(err)) : undefined;
       if (parsed) {
         appError = parsed;
       } else {

@@ -39,8 +39,16 @@ export interface EventConsumerOptions<T> {
   decode?: (message: KafkaMessage) => T;
   /** Partitions processed in parallel by this process (ordering stays per partition, so per key). */
   concurrency?: number;
-  /** Backoff for transient failures: first delay and cap, in ms. Retries never give up; they pause the partition. */
+  /** Backoff between attempts: first delay and cap, in ms. Retrying holds the partition (order per key is kept). */
   retry?: { initialMs?: number; maxMs?: number };
+  /**
+   * Failures that go away by themselves (a dependency down, a lost connection): retried for as long as
+   * it takes, never skipped. Default: every error. Any other error is retried `maxAttempts` times and
+   * then dead-lettered, so a bug or an unexpected answer cannot block a partition forever.
+   */
+  isTransient?: (error: unknown) => boolean;
+  /** Attempts for a non-transient error before the message is dead-lettered (default 10). */
+  maxAttempts?: number;
   /** How often lag is refreshed from the broker's high watermarks, in ms. */
   lagRefreshMs?: number;
   sessionTimeoutMs?: number;
@@ -243,6 +251,12 @@ export class EventConsumer<T = EventEnvelope> {
           this.m.failed.inc(this.labels);
           if (err instanceof PoisonMessageError) {
             await this.deadLetter(message, meta, err, heartbeat, active);
+            break;
+          }
+          const transient = this.options.isTransient?.(err) ?? true;
+          if (!transient && attempt >= (this.options.maxAttempts ?? 10)) {
+            const reason = err instanceof Error ? err : new Error(String(err));
+            await this.deadLetter(message, meta, reason, heartbeat, active);
             break;
           }
           const delay = Math.min(this.maxMs, this.initialMs * 2 ** Math.min(attempt - 1, 20));

@@ -51,7 +51,9 @@ export function createKafka(options: KafkaOptions): Kafka {
       () =>
       ({ namespace, level, log: entry }: LogEntry) => {
         const { message, timestamp: _ts, logger: _l, ...rest } = entry;
-        log[toPinoLevel(level)]({ namespace, ...rest }, message);
+        // Expected for the outbox relay's producer, which bounds retries on purpose (see outbox.ts).
+        const expected = message.startsWith('Limiting retries for the idempotent producer');
+        log[expected ? 'debug' : toPinoLevel(level)]({ namespace, ...rest }, message);
       },
   });
 }
@@ -60,15 +62,15 @@ export function createKafka(options: KafkaOptions): Kafka {
  * Idempotent producer (acks=all, producer id + sequence numbers): broker-side retries never
  * duplicate or reorder a partition's messages.
  */
-export function createIdempotentProducer(kafka: Kafka): Producer {
+export function createIdempotentProducer(kafka: Kafka, options: { retries?: number } = {}): Producer {
   return kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     // The Java client's murmur2 partitioner, so a key lands on the same partition whoever produces it.
     createPartitioner: Partitioners.DefaultPartitioner,
-    // Unbounded retries keep the idempotence guarantee; callers (outbox relay, DLQ) tolerate waiting out an outage.
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
+    // Unbounded by default (the idempotence guarantee); the outbox relay bounds them and replaces the producer instead.
+    retry: { retries: options.retries ?? Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
   });
 }
 

@@ -1,9 +1,9 @@
 import { uuidv7 } from 'uuidv7';
 import { QueryTypes, Transaction, type Sequelize } from 'sequelize';
-import type { Producer, Message } from 'kafkajs';
+import type { Kafka, Producer, Message } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Migration } from './db';
-import type { EventEnvelope } from './kafka';
+import { createIdempotentProducer, type EventEnvelope } from './kafka';
 import type { Metrics } from './metrics';
 
 /** An event to publish once the surrounding transaction commits. */
@@ -50,7 +50,8 @@ export function outboxMigration(name = '0000-create-outbox'): Migration {
 
 export interface OutboxOptions {
   sequelize: Sequelize;
-  producer: Producer;
+  /** The relay creates its own idempotent producer from this client. */
+  kafka: Kafka;
   logger: Logger;
   metrics: Metrics;
   /** Longest sleep between polls when nobody wakes the relay (other replicas' writes, crash leftovers). */
@@ -75,10 +76,16 @@ interface OutboxRow {
  * that holds the relay lease. A crash between send and delete republishes (at-least-once, same
  * event id); a rolled-back transaction never publishes. One replica publishes at a time (the lease
  * row is locked FOR UPDATE SKIP LOCKED), which keeps per-key order across replicas.
+ *
+ * Sends are bounded (a few retries, ~10 s): during a Kafka outage the batch fails, its transaction
+ * rolls back and the relay backs off instead of holding a connection and the lease for the whole
+ * outage. After a failed send the producer is replaced, so a batch that reached the broker unacknowledged
+ * is re-sent under a new producer id: a possible duplicate (same event id), never a stuck sequence.
  */
 export class Outbox {
   private readonly sequelize: Sequelize;
-  private readonly producer: Producer;
+  private readonly kafka: Kafka;
+  private producer: Producer | undefined;
   private readonly logger: Logger;
   private readonly pollIntervalMs: number;
   private readonly batchSize: number;
@@ -86,7 +93,6 @@ export class Outbox {
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private pendingWake = false;
-  private producerConnected = false;
   private readonly published;
   private readonly failures;
   private readonly sendDuration;
@@ -94,7 +100,7 @@ export class Outbox {
 
   constructor(options: OutboxOptions) {
     this.sequelize = options.sequelize;
-    this.producer = options.producer;
+    this.kafka = options.kafka;
     this.logger = options.logger.child({ component: 'outbox-relay' });
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.batchSize = options.batchSize ?? 500;
@@ -122,16 +128,40 @@ export class Outbox {
       name: 'outbox_backlog_events',
       help: 'Events written to the outbox and not yet published.',
       async collect() {
-        this.set((await self.backlog()).count);
+        this.set((await self.backlogForScrape()).count);
       },
     });
     metrics.gauge({
       name: 'outbox_oldest_event_age_seconds',
       help: 'Age of the oldest unpublished outbox event (0 when empty).',
       async collect() {
-        this.set((await self.backlog()).oldestAgeSeconds);
+        this.set((await self.backlogForScrape()).oldestAgeSeconds);
       },
     });
+  }
+
+  private lastBacklog: { at: number; value: Promise<{ count: number; oldestAgeSeconds: number }> } | undefined;
+  private lastGoodBacklog = { count: 0, oldestAgeSeconds: 0 };
+
+  /**
+   * One query serves both gauges of a scrape; when the database is down the last known values are
+   * reported, because a failing collect would fail the whole /metrics response — exactly when it is needed.
+   */
+  private backlogForScrape(): Promise<{ count: number; oldestAgeSeconds: number }> {
+    const now = Date.now();
+    if (!this.lastBacklog || now - this.lastBacklog.at > 1000) {
+      this.lastBacklog = {
+        at: now,
+        value: this.backlog().then(
+          (value) => (this.lastGoodBacklog = value),
+          (err: unknown) => {
+            this.logger.debug({ err }, 'outbox backlog query failed; reporting the last known values');
+            return this.lastGoodBacklog;
+          },
+        ),
+      };
+    }
+    return this.lastBacklog.value;
   }
 
   /** Writes events inside `transaction`; the relay is woken once it commits. */
@@ -164,11 +194,12 @@ export class Outbox {
     this.loop = this.run();
   }
 
-  /** Finishes the batch in flight, then stops; unpublished rows stay for the next relay. */
+  /** Finishes the batch in flight, then stops and disconnects; unpublished rows stay for the next relay. */
   async stop(): Promise<void> {
     this.running = false;
     this.wake();
     await this.loop;
+    await this.dropProducer();
   }
 
   wake(): void {
@@ -195,7 +226,7 @@ export class Outbox {
       } catch (err) {
         failures++;
         this.failures.inc();
-        this.producerConnected = false;
+        await this.dropProducer();
         const backoff = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
         this.logger.warn({ err, failures, backoffMs: backoff }, 'outbox publish failed; will retry');
         await this.idle(backoff);
@@ -220,10 +251,19 @@ export class Outbox {
     });
   }
 
-  private async ensureConnected(): Promise<void> {
-    if (this.producerConnected) return;
-    await this.producer.connect();
-    this.producerConnected = true;
+  private async connectedProducer(): Promise<Producer> {
+    if (!this.producer) {
+      const producer = createIdempotentProducer(this.kafka, { retries: 4 });
+      await producer.connect();
+      this.producer = producer;
+    }
+    return this.producer;
+  }
+
+  private async dropProducer(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    await producer?.disconnect().catch((err: unknown) => this.logger.debug({ err }, 'producer disconnect failed'));
   }
 
   private async publishBatch(): Promise<number> {
@@ -239,7 +279,7 @@ export class Outbox {
         { replacements: [this.batchSize], type: QueryTypes.SELECT, transaction },
       );
       if (rows.length === 0) return 0;
-      await this.ensureConnected();
+      const producer = await this.connectedProducer();
 
       const byTopic = new Map<string, Message[]>();
       for (const row of rows) {
@@ -257,7 +297,7 @@ export class Outbox {
         byTopic.set(row.topic, messages);
       }
       const endTimer = this.sendDuration.startTimer();
-      await this.producer.sendBatch({
+      await producer.sendBatch({
         acks: -1,
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });

@@ -1,4 +1,14 @@
-import { createDatabase, ER_DUP_ENTRY, Metrics, migrate, pendingMigrations, sqlErrno, type Migration, type Sequelize } from '@eshop/common';
+import {
+  createDatabase,
+  ER_DUP_ENTRY,
+  isTransientDatabaseError,
+  Metrics,
+  migrate,
+  pendingMigrations,
+  sqlErrno,
+  type Migration,
+  type Sequelize,
+} from '@eshop/common';
 import { createTestDatabase, silentLogger, type TestDatabase } from '@eshop/test-support';
 
 const table = (name: string): Migration => ({
@@ -38,5 +48,29 @@ describe('pendingMigrations and sqlErrno (real MariaDB)', () => {
     expect(sqlErrno(duplicate)).toBe(ER_DUP_ENTRY);
     expect(sqlErrno(new Error('not from the database'))).toBeUndefined();
     expect(sqlErrno(undefined)).toBeUndefined();
+  });
+});
+
+describe('isTransientDatabaseError', () => {
+  it('calls an unreachable server transient and a bad statement permanent', async () => {
+    const unreachable = createDatabase(
+      { host: '127.0.0.1', port: 1, user: 'x', password: 'x', database: 'x', poolMax: 1 },
+      silentLogger,
+      new Metrics('transient-test'),
+    );
+    const refused = await unreachable.query('SELECT 1').catch((err: unknown) => err);
+    await unreachable.close();
+    expect(isTransientDatabaseError(refused)).toBe(true);
+
+    const db = await createTestDatabase('transient');
+    const real = createDatabase(db.options, silentLogger, new Metrics('transient-test-2'));
+    try {
+      const syntax = await real.query('SELEC nonsense').catch((err: unknown) => err);
+      expect(isTransientDatabaseError(syntax)).toBe(false);
+      expect(isTransientDatabaseError(new Error('plain'))).toBe(false);
+    } finally {
+      await real.close();
+      await db.drop();
+    }
   });
 });

@@ -42,8 +42,14 @@ describe('EventConsumer (real Kafka)', () => {
     await deleteTopics([topic, dlq]);
   });
 
-  function consumer(groupId: string, handle: (e: EventEnvelope) => Promise<void>, metrics = new Metrics('consumer-test')) {
+  function consumer(
+    groupId: string,
+    handle: (e: EventEnvelope) => Promise<void>,
+    metrics = new Metrics('consumer-test'),
+    extra: { isTransient?: (err: unknown) => boolean; maxAttempts?: number } = {},
+  ) {
     const c = new EventConsumer({
+      ...extra,
       kafka,
       logger: silentLogger,
       metrics,
@@ -113,6 +119,39 @@ describe('EventConsumer (real Kafka)', () => {
     const text = await metrics.registry.metrics();
     expect(text).toMatch(/kafka_consumer_message_retries_total\{[^}]*\} 3/);
     expect(text).toMatch(/kafka_consumer_messages_processed_total\{[^}]*\} 3/);
+  });
+
+  it('dead-letters a message whose non-transient failure persists after maxAttempts, but never gives up on a transient one', async () => {
+    class Outage extends Error {}
+    const attempts = new Map<number, number>();
+    const seen: number[] = [];
+    const c = consumer(
+      uniqueName('g'),
+      async (e) => {
+        const n = (e.data as { n: number }).n;
+        const attempt = (attempts.get(n) ?? 0) + 1;
+        attempts.set(n, attempt);
+        if (n === 1) throw new Error('unexpected 400 from a dependency'); // a bug: never succeeds
+        if (n === 2 && attempt <= 6) throw new Outage('dependency down'); // an outage longer than maxAttempts
+        seen.push(n);
+      },
+      new Metrics('consumer-test'),
+      { isTransient: (err) => err instanceof Outage, maxAttempts: 3 },
+    );
+    await c.start();
+    await producer.send({ topic, messages: [1, 2, 3].map((n) => ({ key: 'same', value: envelope(n) })) });
+    await eventually(() => expect(seen).toEqual([2, 3]), 20000);
+    expect(attempts.get(1)).toBe(3);
+    expect(attempts.get(2)).toBe(7);
+
+    const dead = await new MessageCollector(dlq).start();
+    try {
+      const [letter] = await dead.waitFor(1);
+      expect(letter!.headers['dlq-error']).toBe('unexpected 400 from a dependency');
+      expect((letter!.value as { data: { n: number } }).data.n).toBe(1);
+    } finally {
+      await dead.stop();
+    }
   });
 
   it('redelivers a message whose handling was abandoned at stop, and does not redeliver committed ones', async () => {

@@ -91,6 +91,25 @@ describe('standard HTTP app', () => {
     expect(res.body.code).toBe(code);
   });
 
+  it('answers a malformed percent-escape in the path with 400, not 500', async () => {
+    const { app } = buildApp();
+    const res = await request(app).get('/things/%zz');
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('malformed_path');
+  });
+
+  it('answers a corrupt compressed body with a 4xx problem, not 500', async () => {
+    const { app } = buildApp();
+    const res = await request(app)
+      .post('/things')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .send('definitely not gzip');
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+  });
+
   it('answers unknown routes with a 404 problem', async () => {
     const { app } = buildApp();
     const res = await request(app).delete('/nowhere');

@@ -2,11 +2,9 @@ import {
   Metrics,
   Outbox,
   createDatabase,
-  createIdempotentProducer,
   createKafka,
   migrate,
   outboxMigration,
-  type Producer,
   type Sequelize,
 } from '@eshop/common';
 import {
@@ -25,15 +23,12 @@ describe('transactional outbox (real MariaDB and Kafka)', () => {
   let topic: string;
   let collector: MessageCollector;
   const relays: Outbox[] = [];
-  const producers: Producer[] = [];
   const kafka = createKafka({ brokers: kafkaBrokers(), clientId: 'outbox-test', logger: silentLogger });
 
   function newRelay(): Outbox {
-    const producer = createIdempotentProducer(kafka);
-    producers.push(producer);
     const outbox = new Outbox({
       sequelize,
-      producer,
+      kafka,
       logger: silentLogger,
       metrics: new Metrics('outbox-test'),
       pollIntervalMs: 100,
@@ -53,7 +48,6 @@ describe('transactional outbox (real MariaDB and Kafka)', () => {
 
   afterAll(async () => {
     for (const relay of relays) await relay.stop();
-    for (const producer of producers) await producer.disconnect();
     await collector.stop();
     await sequelize.close();
     await db.drop();
@@ -120,6 +114,20 @@ describe('transactional outbox (real MariaDB and Kafka)', () => {
       'content-type': 'application/json',
       traceparent: 'x',
     });
+  });
+
+  it('still serves its metrics when the database is unreachable, with the last known backlog', async () => {
+    const metrics = new Metrics('outbox-metrics-test');
+    const unreachable = createDatabase({ ...db.options, port: 1 }, silentLogger, new Metrics('unreachable-db'));
+    const outbox = new Outbox({ sequelize: unreachable, kafka, logger: silentLogger, metrics });
+    try {
+      const text = await metrics.registry.metrics();
+      expect(text).toMatch(/outbox_backlog_events\{service="outbox-metrics-test"\} 0/);
+      expect(text).toContain('process_cpu_seconds_total');
+    } finally {
+      await unreachable.close();
+    }
+    expect(outbox).toBeDefined();
   });
 
   it('keeps events in the outbox while no relay runs and publishes them when one starts', async () => {

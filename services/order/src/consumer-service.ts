@@ -1,4 +1,15 @@
-import { createHttpApp, createLogger, EventConsumer, listen, Metrics, ServiceState, stopInOrder, type Logger } from '@eshop/common';
+import {
+  createHttpApp,
+  createLogger,
+  EventConsumer,
+  isTransientDatabaseError,
+  listen,
+  Metrics,
+  ServiceState,
+  stopInOrder,
+  type Logger,
+} from '@eshop/common';
+import { ProductServiceUnavailableError } from './clients/product-client';
 import type { ConsumerConfig } from './config';
 import { orderEventsHandler } from './kafka/order-events-consumer';
 import { createRuntime } from './runtime';
@@ -43,6 +54,9 @@ export async function startOrderConsumer(config: ConsumerConfig, options: OrderC
     concurrency: config.consumerConcurrency,
     retry: { initialMs: config.consumerRetryInitialMs, maxMs: config.consumerRetryMaxMs },
     sessionTimeoutMs: config.consumerSessionTimeoutMs,
+    // A product service or database outage is waited out; anything else (a bug, an unexpected answer)
+    // is dead-lettered after a few attempts instead of blocking its partition.
+    isTransient: (err) => err instanceof ProductServiceUnavailableError || isTransientDatabaseError(err),
   });
 
   const app = createHttpApp({
@@ -58,7 +72,7 @@ export async function startOrderConsumer(config: ConsumerConfig, options: OrderC
   try {
     // Health and metrics answer while the consumer joins its group.
     server = await listen(app, config.consumerPort);
-    // Dead letters go through the producer the relay also uses; connect it before the first message.
+    // Dead letters go through this producer; connect it before the first message.
     await runtime.producer.connect();
     await consumer.start();
   } catch (err) {

@@ -73,7 +73,7 @@ export async function createRuntime(
   const kafkaReadiness = new KafkaReadiness(kafka);
   // Writes never wait for Kafka: the relay connects (and reconnects) on its own. One replica at a time
   // publishes (relay lease), so running it in both processes is safe and keeps either one self-sufficient.
-  const outbox = new Outbox({ sequelize, producer, logger, metrics, pollIntervalMs: options.outboxPollIntervalMs });
+  const outbox = new Outbox({ sequelize, kafka, logger, metrics, pollIntervalMs: options.outboxPollIntervalMs });
   outbox.start();
 
   const productClient = new ProductClient({

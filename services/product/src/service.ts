@@ -2,7 +2,6 @@ import {
   createDatabase,
   databaseOptions,
   createHttpApp,
-  createIdempotentProducer,
   createKafka,
   createLogger,
   KafkaReadiness,
@@ -41,7 +40,7 @@ export interface ProductServiceOptions {
 export interface RunningProductService {
   readonly port: number;
   readonly metrics: Metrics;
-  /** Drains HTTP, stops the outbox relay, flushes the producer, closes Kafka admin and the DB pool. */
+  /** Drains HTTP, stops the outbox relay (flushing its producer), closes Kafka admin and the DB pool. */
   stop(): Promise<void>;
 }
 
@@ -67,10 +66,9 @@ export async function startProductService(
   }
 
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.kafkaClientId, logger });
-  const producer = createIdempotentProducer(kafka);
   const kafkaReadiness = new KafkaReadiness(kafka);
   // Writes never wait for Kafka: the relay connects (and reconnects) on its own.
-  const outbox = new Outbox({ sequelize, producer, logger, metrics, pollIntervalMs: options.outboxPollIntervalMs });
+  const outbox = new Outbox({ sequelize, kafka, logger, metrics, pollIntervalMs: options.outboxPollIntervalMs });
   outbox.start();
 
   const business = productMetrics(metrics);
@@ -119,7 +117,6 @@ export async function startProductService(
       await stopInOrder(logger, [
         ['http', () => http.close(drainMs)],
         ['outbox relay', () => outbox.stop()],
-        ['kafka producer', () => producer.disconnect()],
         ['kafka readiness', () => kafkaReadiness.close()],
         ['database', () => sequelize.close()],
       ]);
