@@ -31,6 +31,7 @@ KAFKA_PORT=${ESHOP_KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${ESHOP_KAFKA_CONTROLLER_PORT:-9093}
 DB_USER=eshop
 DB_PASSWORD=eshop # local-only development password, see local/mariadb.sh
+TOPIC_PARTITIONS=${ESHOP_TOPIC_PARTITIONS:-12}
 PRODUCT_TOPIC='product-events'
 ORDER_TOPIC='order-events'
 
@@ -64,7 +65,7 @@ npm_deps() {
 }
 
 deps() {
-  local packages=(mariadb-server prometheus)
+  local packages=(mariadb-server)
   # Present on the project's machines, but a bare Debian needs them too.
   command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null || packages+=(maven)
@@ -104,11 +105,18 @@ write_stack_env() {
   mv "$tmp" "$STACK_ENV"
 }
 
+# What this invocation started itself (as opposed to found running); `test` under CI stops only these.
+STARTED_MARIADB=false
+STARTED_KAFKA=false
+
 start_infra() {
+  "$MARIADB_SH" status >/dev/null 2>&1 || STARTED_MARIADB=true
+  "$KAFKA_SH" status >/dev/null 2>&1 || STARTED_KAFKA=true
   # Their own status lines are replaced by the summary below; progress and errors still show.
   "$MARIADB_SH" start --port "$DB_PORT" >/dev/null
   "$KAFKA_SH" start --port "$KAFKA_PORT" --controller-port "$KAFKA_CONTROLLER_PORT" >/dev/null
-  "$KAFKA_SH" create-topics "$PRODUCT_TOPIC:12" "$ORDER_TOPIC:12" "$ORDER_TOPIC.dlq:12"
+  # Partitions bound how many order consumers can share the work (the autoscaling ceiling).
+  "$KAFKA_SH" create-topics "$PRODUCT_TOPIC:$TOPIC_PARTITIONS" "$ORDER_TOPIC:$TOPIC_PARTITIONS" "$ORDER_TOPIC.dlq:$TOPIC_PARTITIONS"
   write_stack_env
 }
 
@@ -148,6 +156,8 @@ load_stack_env() {
   source "$STACK_ENV"
   # The services' own ports and the gateway's upstreams; not in stack.env, so tests (which start services
   # on port 0) never pick them up by accident.
+  # Local processes listen on loopback only (containers use the default 0.0.0.0).
+  export HTTP_HOST=127.0.0.1
   export PRODUCT_SERVICE_PORT=${SERVICE_PORT[product]}
   export ORDER_SERVICE_PORT=${SERVICE_PORT[order]}
   export ORDER_CONSUMER_PORT=${SERVICE_PORT[order-consumer]}
@@ -161,10 +171,7 @@ run_migrations() {
   for s in product order; do
     migrate="$ESHOP_ROOT/services/$s/dist/migrate.js"
     migrate_log="$LOGS_DIR/$s-migrate.log"
-    if [[ ! -f $migrate ]]; then
-      warn "services/$s/dist/migrate.js does not exist yet: no migrations for $s"
-      continue
-    fi
+    [[ -f $migrate ]] || die "$migrate is missing after the build"
     log "migrating $s"
     if ! (cd "$ESHOP_ROOT/services/$s" && timeout 120 "$NODE" "$migrate") >>"$migrate_log" 2>&1; then
       show_log_tail "$migrate_log"
@@ -292,23 +299,14 @@ up() {
   mkdir -p "$LOGS_DIR" "$RUN_DIR"
   load_stack_env
   run_migrations
-  local s started=()
+  local s
   for s in "${SERVICES[@]}"; do
-    # The services are being written in parallel with these scripts; run what exists so far.
-    if [[ ! -f $(service_main "$s") ]]; then
-      warn "${SERVICE_ENTRY[$s]} does not exist yet: skipping $s"
-      continue
-    fi
+    [[ -f $(service_main "$s") ]] || die "${SERVICE_ENTRY[$s]} is missing after the build"
     start_service "$s"
     wait_service_ready "$s"
-    started+=("$s")
   done
-  if [[ -n $(service_pid product) ]]; then load_demo_catalog; fi
-  if ((${#started[@]} == 0)); then
-    warn "no service is built yet: only the infrastructure runs"
-    return 0
-  fi
-  print_urls "${started[@]}"
+  load_demo_catalog
+  print_urls "${SERVICES[@]}"
 }
 
 down() {
@@ -350,10 +348,16 @@ logs() {
   exec tail -n 100 -F "$file"
 }
 
+# Under CI: stop what this run started (a stack that was already running is left alone).
+stop_started_infra() {
+  if [[ $STARTED_KAFKA == true ]]; then "$KAFKA_SH" stop || warn "stopping Kafka failed"; fi
+  if [[ $STARTED_MARIADB == true ]]; then "$MARIADB_SH" stop || warn "stopping MariaDB failed"; fi
+}
+
 run_tests() {
   if [[ ${CI:-} == true ]]; then
-    # CI must leave nothing running; the exit code stays the tests' (or the failed step's).
-    trap 'rc=$?; trap - EXIT; log "CI: stopping the local stack"; down || warn "stopping the stack failed"; exit "$rc"' EXIT
+    # CI must leave nothing running that it started; the exit code stays the tests' (or the failed step's).
+    trap 'rc=$?; trap - EXIT; log "CI: stopping what this run started"; stop_started_infra; exit "$rc"' EXIT
   fi
   deps
   start_infra

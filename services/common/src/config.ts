@@ -148,6 +148,10 @@ export function describeConfig(definition: ConfigDefinition): string {
 
 /** Variables shared by every HTTP service. */
 export const commonVariables = {
+  httpHost: env.string('HTTP_HOST', {
+    doc: 'Address the HTTP server binds to: 0.0.0.0 in a container; 127.0.0.1 keeps a local process off the network.',
+    default: '0.0.0.0',
+  }),
   logLevel: env.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, {
     doc: 'Minimum level of the JSON log lines written to stdout.',
     default: 'info',

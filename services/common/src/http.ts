@@ -135,7 +135,9 @@ export function createHttpApp(options: HttpAppOptions): Express {
           checks[name] = 'ok';
         } catch (err) {
           ok = false;
-          checks[name] = err instanceof Error ? err.message : 'failed';
+          // The reason goes to the log; the body (public through the gateway) only names the check.
+          checks[name] = 'failed';
+          logger.warn({ err, check: name }, 'readiness check failed');
         }
       }),
     );

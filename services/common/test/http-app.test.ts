@@ -134,7 +134,7 @@ describe('standard HTTP app', () => {
     dbUp = false;
     const down = await request(app).get('/readyz');
     expect(down.status).toBe(503);
-    expect(down.body.checks.db).toBe('db down');
+    expect(down.body.checks.db).toBe('failed');
     dbUp = true;
     state.set('draining');
     expect((await request(app).get('/readyz')).status).toBe(503);

@@ -70,7 +70,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   let server;
   try {
-    server = await listen(app, config.port, options.host);
+    server = await listen(app, config.port, options.host ?? config.httpHost);
   } catch (err) {
     await Promise.all(upstreams.map((upstream) => upstream.close()));
     throw err;

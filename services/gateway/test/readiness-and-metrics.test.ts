@@ -38,7 +38,7 @@ describe('gateway readiness', () => {
     const res = await send(`${gw.url}/readyz`);
 
     expect(res.status).toBe(503);
-    expect(res.json.checks).toEqual({ 'product-service': 'ok', 'order-service': 'order-service /readyz answered 503' });
+    expect(res.json.checks).toEqual({ 'product-service': 'ok', 'order-service': 'failed' });
   });
 
   it('is not ready while an upstream cannot be reached, and stays alive on /healthz', async () => {
@@ -49,7 +49,7 @@ describe('gateway readiness', () => {
       const healthy = await send(`${orphan.url}/healthz`);
 
       expect(ready.status).toBe(503);
-      expect(ready.json.checks['product-service']).toMatch(/^product-service unreachable: .*ECONNREFUSED/);
+      expect(ready.json.checks['product-service']).toBe('failed'); // the reason (ECONNREFUSED, internal address) stays in the log
       expect(ready.json.checks['order-service']).toBe('ok');
       expect(healthy.status).toBe(200);
       expect(healthy.json).toEqual({ status: 'ok' });

@@ -71,7 +71,7 @@ export async function startOrderConsumer(config: ConsumerConfig, options: OrderC
   let server;
   try {
     // Health and metrics answer while the consumer joins its group.
-    server = await listen(app, config.consumerPort);
+    server = await listen(app, config.consumerPort, config.httpHost);
     // Dead letters go through this producer; connect it before the first message.
     await runtime.producer.connect();
     await consumer.start();

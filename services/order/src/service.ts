@@ -46,7 +46,7 @@ export async function startOrderService(config: OrderConfig, options: OrderServi
 
   let server;
   try {
-    server = await listen(app, config.port);
+    server = await listen(app, config.port, config.httpHost);
   } catch (err) {
     await stopInOrder(logger, runtime.close());
     throw err;

@@ -99,7 +99,7 @@ export async function startProductService(
     },
   });
 
-  const http = await listen(app, config.port).catch(async (err: unknown) => {
+  const http = await listen(app, config.port, config.httpHost).catch(async (err: unknown) => {
     await outbox.stop();
     await sequelize.close();
     throw err;

@@ -1,0 +1,118 @@
+/**
+ * OrderStack (see order-stack.ts) with its Kafka and/or order database on infrastructure the test owns
+ * (dedicated-infra.ts), so the test can stop and restart them. The product service stays on the shared
+ * default MariaDB and Kafka: it is the order service's dependency here, not the thing under fault.
+ */
+import './node-version';
+import { createDatabase, Metrics, migrate } from '@eshop/common';
+import {
+  ApiClient,
+  createTestDatabase,
+  createTopic,
+  deleteTopics,
+  kafkaBrokers,
+  silentLogger,
+  testKafka,
+  uniqueName,
+  type TestDatabase,
+} from '@eshop/test-support';
+import type { Kafka } from 'kafkajs';
+import { loadConsumerConfig, loadOrderConfig } from '../../src/config';
+import { startOrderConsumer, type RunningOrderConsumer } from '../../src/consumer-service';
+import { orderMigrations } from '../../src/data/migrations';
+import { startOrderService, type RunningOrderService } from '../../src/service';
+import { TestProductService } from './product-service';
+
+export interface DedicatedOrderStackOptions {
+  /** Database, topic and group name prefix. */
+  name: string;
+  /** Where the order topics live and the order processes connect. Default: the shared broker. */
+  brokers?: string[];
+  /** An empty order database (migrated here). Default: a fresh one on the shared server. */
+  orderDb?: TestDatabase;
+  /** Partitions of the order topic. */
+  partitions?: number;
+  /** Extra or overriding environment variables of the order processes. */
+  env?: Record<string, string>;
+}
+
+export class DedicatedOrderStack {
+  readonly api: ApiClient;
+  readonly consumers: RunningOrderConsumer[] = [];
+
+  private constructor(
+    readonly product: TestProductService,
+    readonly db: TestDatabase,
+    readonly kafka: Kafka,
+    readonly topic: string,
+    readonly dlqTopic: string,
+    readonly env: Record<string, string>,
+    readonly service: RunningOrderService,
+  ) {
+    this.api = new ApiClient(`http://127.0.0.1:${service.port}`);
+  }
+
+  static async start(options: DedicatedOrderStackOptions): Promise<DedicatedOrderStack> {
+    const brokers = options.brokers ?? kafkaBrokers();
+    const kafka = testKafka(brokers);
+    const product = await TestProductService.start(options.name);
+    const db = options.orderDb ?? (await createTestDatabase(`${options.name}_o`));
+    const sequelize = createDatabase(db.options, silentLogger, new Metrics('order-test-migrate'));
+    try {
+      await migrate(sequelize, orderMigrations, silentLogger);
+    } finally {
+      await sequelize.close();
+    }
+    const topic = await createTopic(`${options.name}-order-events`, options.partitions ?? 6, kafka);
+    const dlqTopic = await createTopic(`${options.name}-order-dlq`, 1, kafka);
+    const env: Record<string, string> = {
+      ORDER_SERVICE_PORT: '0',
+      ORDER_CONSUMER_PORT: '0',
+      ORDER_DB_HOST: db.options.host,
+      ORDER_DB_PORT: String(db.options.port),
+      ORDER_DB_USER: db.options.user,
+      ORDER_DB_PASSWORD: db.options.password,
+      ORDER_DB_NAME: db.options.database,
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_ORDER_TOPIC: topic,
+      ORDER_DLQ_TOPIC: dlqTopic,
+      ORDER_CONSUMER_GROUP: uniqueName(`${options.name}-consumers`),
+      PRODUCT_SERVICE_URL: product.url,
+      PRODUCT_SERVICE_TIMEOUT_MS: '3000',
+      ORDER_CONSUMER_SESSION_TIMEOUT_MS: '6000',
+      ORDER_CONSUMER_RETRY_INITIAL_MS: '50',
+      ORDER_CONSUMER_RETRY_MAX_MS: '500',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      SHUTDOWN_TIMEOUT_MS: '10000',
+      ...options.env,
+    };
+    const service = await startOrderService(loadOrderConfig(env), { logger: silentLogger, outboxPollIntervalMs: 100 });
+    return new DedicatedOrderStack(product, db, kafka, topic, dlqTopic, env, service);
+  }
+
+  /** Starts one more in-process order consumer in the stack's group. */
+  async startConsumer(env: Record<string, string> = {}): Promise<RunningOrderConsumer> {
+    const consumer = await startOrderConsumer(loadConsumerConfig({ ...this.env, ...env }), { logger: silentLogger, outboxPollIntervalMs: 100 });
+    this.consumers.push(consumer);
+    return consumer;
+  }
+
+  async stopConsumers(): Promise<void> {
+    while (this.consumers.length > 0) await this.consumers.pop()!.stop();
+  }
+
+  /** Stops everything and drops the databases; the topics are deleted only from a broker that still runs. */
+  async close(): Promise<void> {
+    await this.stopConsumers();
+    await this.service.stop();
+    await this.product.close();
+    await this.db.drop();
+    await deleteTopics([this.topic, this.dlqTopic], this.kafka);
+  }
+
+  /** Order counts by status, straight from the database. */
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.db.query<{ status: string; n: number }>('SELECT status, COUNT(*) AS n FROM orders GROUP BY status');
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+}
