@@ -272,23 +272,26 @@ load_demo_catalog() {
 
 # Prints where the started services are ($@: their names) and a few requests to try.
 print_urls() {
-  local s api="http://127.0.0.1:${SERVICE_PORT[product]}"
-  printf '\nThe platform is up:\n'
-  for s in "$@"; do
+  local s api="http://127.0.0.1:${SERVICE_PORT[gateway]}"
+  printf '\nThe platform is up. Start at the API gateway: %s\n\n' "$api"
+  for s in gateway product order order-consumer; do
     printf '  %-15s http://127.0.0.1:%s   metrics http://127.0.0.1:%s/metrics   log .local/logs/%s.log\n' \
       "$s" "${SERVICE_PORT[$s]}" "${SERVICE_PORT[$s]}" "$s"
   done
-  # Through the gateway when it runs, straight to the product service otherwise.
-  if [[ " $* " == *" gateway "* ]]; then api="http://127.0.0.1:${SERVICE_PORT[gateway]}"; fi
   cat <<EOF
 
 Try:
   curl -s $api/products
   curl -s -X POST $api/products -H 'content-type: application/json' \\
        -d '{"name":"Tea","description":"Green tea, 100 g","price":"6.50","stock":10}'
-  curl -s $api/readyz
-  local/platform.sh logs product      # follow a service's log
-  local/platform.sh down              # stop everything (data is kept)
+  curl -s -X POST $api/orders -H 'content-type: application/json' \\
+       -d '{"user_id":"42","items":[{"product_id":1,"quantity":2}]}'
+  curl -si -X POST $api/orders/async -H 'content-type: application/json' \\
+       -d '{"user_id":"42","items":[{"product_id":1,"quantity":1}]}'
+  curl -s "$api/orders?user_id=42"
+  local/platform.sh logs order-consumer   # follow a service's log
+  local/platform.sh down                  # stop everything (data is kept)
+More: README.md and docs/ (API, events, configuration, local development).
 EOF
 }
 
@@ -306,7 +309,7 @@ up() {
     wait_service_ready "$s"
   done
   load_demo_catalog
-  print_urls "${SERVICES[@]}"
+  print_urls
 }
 
 down() {
