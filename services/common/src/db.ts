@@ -138,6 +138,14 @@ export async function pendingMigrations(sequelize: Sequelize, migrations: readon
   return migrations.map((m) => m.name).filter((name) => !applied.has(name));
 }
 
+/** Fails start-up on an outdated schema: migrations run as their own step (dist/migrate.js, a Kubernetes Job). */
+export async function assertMigrated(sequelize: Sequelize, migrations: readonly Migration[]): Promise<void> {
+  const pending = await pendingMigrations(sequelize, migrations);
+  if (pending.length > 0) {
+    throw new Error(`database ${sequelize.getDatabaseName()} is missing migrations ${pending.join(', ')}; run dist/migrate.js first`);
+  }
+}
+
 /** MySQL/MariaDB error number of a failed query (e.g. ER_DUP_ENTRY), if the error came from the server. */
 export function sqlErrno(err: unknown): number | undefined {
   const e = err as { original?: { errno?: unknown }; parent?: { errno?: unknown } } | undefined;

@@ -1,4 +1,5 @@
 import {
+  assertMigrated,
   createDatabase,
   databaseOptions,
   createIdempotentProducer,
@@ -16,7 +17,7 @@ import {
 import { ProductClient } from './clients/product-client';
 import type { ConsumerConfig, OrderConfig } from './config';
 import { IdempotencyRepository } from './data/idempotency-repository';
-import { assertMigrated } from './data/migrations';
+import { orderMigrations } from './data/migrations';
 import { OrderRepository } from './data/order-repository';
 import { transactor } from './data/transactions';
 import { Compensations } from './domain/compensations';
@@ -63,7 +64,7 @@ export async function createRuntime(
 ): Promise<OrderRuntime> {
   const sequelize = createDatabase(databaseOptions(config), logger, metrics);
   try {
-    await assertMigrated(sequelize);
+    await assertMigrated(sequelize, orderMigrations);
   } catch (err) {
     await sequelize.close();
     throw err;

@@ -1,4 +1,5 @@
 import {
+  assertMigrated,
   createDatabase,
   databaseOptions,
   createHttpApp,
@@ -14,7 +15,7 @@ import {
   type Logger,
 } from '@eshop/common';
 import type { ProductConfig } from './config';
-import { pendingMigrations } from './data/migrations';
+import { productMigrations } from './data/migrations';
 import { ProductRepository } from './data/product-repository';
 import { ReservationRepository } from './data/reservation-repository';
 import { transactor } from './data/transactions';
@@ -56,10 +57,7 @@ export async function startProductService(
 
   const sequelize = createDatabase(databaseOptions(config), logger, metrics);
   try {
-    const pending = await pendingMigrations(sequelize);
-    if (pending.length > 0) {
-      throw new Error(`database ${config.dbName} is missing migrations ${pending.join(', ')}; run dist/migrate.js first`);
-    }
+    await assertMigrated(sequelize, productMigrations);
   } catch (err) {
     await sequelize.close();
     throw err;

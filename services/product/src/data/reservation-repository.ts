@@ -1,6 +1,6 @@
-import { QueryTypes, type Sequelize } from '@eshop/common';
+import { ER_DUP_ENTRY, QueryTypes, sqlErrno, type Sequelize } from '@eshop/common';
 import type { Reservation, ReservationItem, ReservationStatus } from '../domain/reservation';
-import { ER_DUP_ENTRY, sqlErrno, type Transaction } from './transactions';
+import type { Transaction } from './transactions';
 
 interface ReservationRow {
   order_id: string;

@@ -14,12 +14,3 @@ export type Transact = <T>(work: (tx: Transaction) => Promise<T>) => Promise<T>;
 export function transactor(sequelize: Sequelize): Transact {
   return (work) => inTransaction(sequelize, work, { isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED });
 }
-
-/** MySQL/MariaDB error number of a failed query, if any. */
-export function sqlErrno(err: unknown): number | undefined {
-  const e = err as { original?: { errno?: unknown }; parent?: { errno?: unknown } } | undefined;
-  const errno = e?.original?.errno ?? e?.parent?.errno;
-  return typeof errno === 'number' ? errno : undefined;
-}
-
-export const ER_DUP_ENTRY = 1062;
