@@ -34,6 +34,8 @@ export interface DedicatedOrderStackOptions {
   partitions?: number;
   /** Extra or overriding environment variables of the order processes. */
   env?: Record<string, string>;
+  /** Infrastructure still starting (a dedicated broker or server): awaited before the order topics and database are used. */
+  infrastructure?: Promise<unknown>;
 }
 
 export class DedicatedOrderStack {
@@ -55,7 +57,13 @@ export class DedicatedOrderStack {
   static async start(options: DedicatedOrderStackOptions): Promise<DedicatedOrderStack> {
     const brokers = options.brokers ?? kafkaBrokers();
     const kafka = testKafka(brokers);
-    const product = await TestProductService.start(options.name);
+    const [started, infrastructure] = await Promise.allSettled([TestProductService.start(options.name), options.infrastructure]);
+    if (started.status === 'rejected') throw started.reason;
+    const product = started.value;
+    if (infrastructure.status === 'rejected') {
+      await product.close();
+      throw infrastructure.reason;
+    }
     const db = options.orderDb ?? (await createTestDatabase(`${options.name}_o`));
     const sequelize = createDatabase(db.options, silentLogger, new Metrics('order-test-migrate'));
     try {

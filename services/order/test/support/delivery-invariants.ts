@@ -1,10 +1,11 @@
 /**
- * What must hold after any fault once the order stream has drained: every accepted order decided exactly
- * once, exactly the stock's worth confirmed, stock = initial − confirmed quantities, one reservation per
- * confirmed order and none for a rejected one, nothing pending, nothing left in the outbox, and one
- * decision event per order. Failures print one diff of everything that is off.
+ * What must hold after any fault once the order stream has drained: every accepted order (async 202 or
+ * sync 201) decided exactly once, exactly the stock's worth confirmed, stock = initial − confirmed
+ * quantities, one reservation per confirmed order and none for a rejected one, nothing pending, nothing
+ * left in the outbox, and one decision event per order. Failures print one diff of everything that is off.
  */
 import type { CollectedMessage, TestDatabase } from '@eshop/test-support';
+import type { Kafka } from 'kafkajs';
 import type { AcceptedOrder } from './order-load';
 import type { TestProductService } from './product-service';
 
@@ -126,5 +127,38 @@ export function expectOneDecisionPerOrder(
     else if (types[0] !== `order.${status}`) problems.push(`${orderId}: ${types[0]} published, but the order is ${status}`);
   }
   for (const orderId of byOrder.keys()) if (!statuses.has(orderId)) problems.push(`${orderId}: decision event for an unknown order`);
+  expect(problems).toEqual([]);
+}
+
+/** Messages ever written to a topic: the sum of its partitions' high watermarks. */
+export async function messagesIn(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((n, p) => n + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * The product service's side of "reserved once": it publishes product.stock_reserved only when it takes
+ * stock (a replayed reservation publishes nothing), so each confirmed order has exactly one per line and
+ * a rejected order none.
+ */
+export function expectOneReservationPerConfirmedOrder(productEvents: readonly CollectedMessage[], statuses: ReadonlyMap<string, string>): void {
+  const reservedBy = new Map<string, number>();
+  for (const m of productEvents) {
+    if (m.headers['event-type'] !== 'product.stock_reserved') continue;
+    const orderId = (m.value as { data: { order_id: string } }).data.order_id;
+    if (statuses.has(orderId)) reservedBy.set(orderId, (reservedBy.get(orderId) ?? 0) + 1);
+  }
+  const problems: string[] = [];
+  for (const [orderId, status] of statuses) {
+    const n = reservedBy.get(orderId) ?? 0;
+    if (status === 'confirmed' && n !== 1) problems.push(`${orderId} (confirmed): ${n} stock reservations`);
+    if (status !== 'confirmed' && n !== 0) problems.push(`${orderId} (${status}): ${n} stock reservations`);
+  }
   expect(problems).toEqual([]);
 }

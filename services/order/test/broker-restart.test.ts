@@ -1,0 +1,95 @@
+import { eventually, MessageCollector } from '@eshop/test-support';
+import { DedicatedBroker } from './support/dedicated-infra';
+import { DedicatedOrderStack } from './support/dedicated-order-stack';
+import { expectDeliveryInvariants, expectOneDecisionPerOrder, messagesIn, type StockedProduct } from './support/delivery-invariants';
+import { OrderLoad } from './support/order-load';
+
+describe('Kafka broker restart during async intake and consumption (dedicated broker)', () => {
+  let broker: DedicatedBroker | undefined;
+  let stack: DedicatedOrderStack | undefined;
+  let collector: MessageCollector | undefined;
+
+  beforeAll(async () => {
+    broker = await DedicatedBroker.create('ord-broker-restart');
+    stack = await DedicatedOrderStack.start({ name: 'brokerrestart', brokers: broker.brokers, infrastructure: broker.start() });
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.allSettled([collector?.stop(), stack?.close()]);
+    await broker?.destroy();
+  }, 60_000);
+
+  it('when the broker is killed mid-stream, intake keeps answering 202 (and sync 201) and after its restart every order is decided exactly once', async () => {
+    const s = stack!;
+    const products: StockedProduct[] = [
+      { productId: await s.product.createProduct(90, '4.00'), initialStock: 90, quantity: 1 },
+      { productId: await s.product.createProduct(120, '6.00'), initialStock: 120, quantity: 2 },
+    ];
+    const forSync: StockedProduct = { productId: await s.product.createProduct(500, '1.00'), initialStock: 500, quantity: 1 };
+    const load = new OrderLoad(s.api, products);
+    const syncLoad = new OrderLoad(s.api, [forSync], { mode: 'sync' });
+    const [consumer] = await Promise.all([s.startConsumer(), s.startConsumer()]);
+    const ready = async (port: number) => (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
+
+    await load.burst(120);
+    await eventually(async () => {
+      const counts = await s.countByStatus();
+      expect((counts.confirmed ?? 0) + (counts.rejected ?? 0)).toBeGreaterThanOrEqual(20);
+    }, 30_000, 50);
+    const intake = load.stream(1, 100);
+    const syncIntake = syncLoad.stream(1, 250);
+    expect((await s.countByStatus()).pending ?? 0).toBeGreaterThan(0); // the consumers are mid-stream
+
+    let downAt = 0;
+    let upAt = 0;
+    try {
+      await broker!.stop({ hard: true });
+      downAt = Date.now();
+      // Orders accepted with no broker are recorded together with their order.placed outbox row.
+      const duringOutage = await eventually(() => {
+        const accepted = load.acceptedBetween(downAt, Date.now());
+        expect(accepted.length).toBeGreaterThanOrEqual(10);
+        return accepted;
+      }, 10_000, 50);
+      const [waiting] = await s.db.query<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM outbox_events WHERE event_type = 'order.placed' AND message_key IN (?)`,
+        [duringOutage.map((o) => o.id)],
+      );
+      expect(Number(waiting?.n)).toBe(duringOutage.length);
+      // The API's readiness needs only the database; a consumer cut off from its broker is not ready.
+      expect(await ready(s.service.port)).toBe(200);
+      expect(await ready(consumer!.port)).toBe(503);
+      await broker!.start(); // ~10 s (a JVM start, log recovery, readiness): the broker is away 12–15 s in all
+      upAt = Date.now();
+    } finally {
+      await Promise.all([intake.stop(), syncIntake.stop()]);
+    }
+    await load.burst(30);
+
+    expect(load.refused).toEqual([]);
+    expect(syncLoad.refused).toEqual([]);
+    expect(load.acceptedBetween(downAt, upAt).length).toBeGreaterThan(50);
+    expect(syncLoad.acceptedBetween(downAt, upAt).length).toBeGreaterThan(10);
+    await eventually(async () => expect(await ready(consumer!.port)).toBe(200), 30_000, 250);
+    await eventually(
+      async () => {
+        const [left] = await s.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM orders WHERE status = 'pending'`);
+        expect(Number(left?.n)).toBe(0);
+      },
+      60_000,
+      250,
+    );
+    const statuses = await eventually(
+      () => expectDeliveryInvariants(s, [...load.accepted, ...syncLoad.accepted], [...products, forSync]),
+      10_000,
+      250,
+    );
+
+    // Everything is published now (the outbox is empty): read the whole topic, each order decided once
+    // (sync orders' order.confirmed included).
+    collector = await new MessageCollector(s.topic, s.kafka).start();
+    await collector.waitFor(await messagesIn(s.kafka, s.topic), 30_000);
+    expectOneDecisionPerOrder(collector.messages, statuses, { republishAllowed: true });
+    expect(await messagesIn(s.kafka, s.dlqTopic)).toBe(0); // nothing skipped as poison
+  }, 180_000);
+});

@@ -1,0 +1,134 @@
+import { eventually, MessageCollector } from '@eshop/test-support';
+import { metricTotal } from './support/consumer-metrics';
+import { DedicatedMariaDb } from './support/dedicated-infra';
+import { DedicatedOrderStack } from './support/dedicated-order-stack';
+import { expectDeliveryInvariants, expectOneDecisionPerOrder, messagesIn, type StockedProduct } from './support/delivery-invariants';
+import { OrderLoad } from './support/order-load';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const RETRY_INITIAL_MS = 100;
+const RETRY_MAX_MS = 1000;
+const PARTITIONS = 6;
+
+/**
+ * The most retries one partition can make in `windowMs` with backoff: the delays double from
+ * RETRY_INITIAL_MS up to RETRY_MAX_MS and each is jittered to no less than half of itself.
+ * A consumer that retried without waiting would make thousands.
+ */
+function maxRetriesPerPartition(windowMs: number): number {
+  let retries = 0;
+  let elapsed = 0;
+  for (let delay = RETRY_INITIAL_MS; elapsed <= windowMs; delay = Math.min(RETRY_MAX_MS, delay * 2)) {
+    retries++;
+    elapsed += delay / 2;
+  }
+  return retries;
+}
+
+describe('order database restart during async processing (dedicated MariaDB)', () => {
+  let mariadb: DedicatedMariaDb | undefined;
+  let stack: DedicatedOrderStack | undefined;
+  let collector: MessageCollector | undefined;
+
+  beforeAll(async () => {
+    // Sequelize reports, with console.warn, a commit or rollback whose connection the restart cut: expected here.
+    const warn = console.warn.bind(console);
+    jest.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => {
+      if (!/We are killing its connection/.test(String(args[0]))) warn(...args);
+    });
+    mariadb = await DedicatedMariaDb.create('ord-db-restart');
+    await mariadb.start();
+    stack = await DedicatedOrderStack.start({
+      name: 'dbrestart',
+      orderDb: await mariadb.database('order_db'), // created by local/mariadb.sh with the eshop account
+      partitions: PARTITIONS,
+      env: { ORDER_CONSUMER_RETRY_INITIAL_MS: String(RETRY_INITIAL_MS), ORDER_CONSUMER_RETRY_MAX_MS: String(RETRY_MAX_MS) },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.allSettled([collector?.stop(), stack?.close()]);
+    await mariadb?.destroy();
+    jest.restoreAllMocks();
+  }, 60_000);
+
+  it('when the order database restarts mid-stream, consumers back off and retry, and every accepted order is decided exactly once', async () => {
+    const s = stack!;
+    const products: StockedProduct[] = [
+      { productId: await s.product.createProduct(80, '3.00'), initialStock: 80, quantity: 1 },
+      { productId: await s.product.createProduct(100, '5.00'), initialStock: 100, quantity: 2 },
+    ];
+    // Sync orders without an Idempotency-Key reserve before they write, so the outage hits them after
+    // reserving: their reservations must be given back (compensation).
+    const forSync: StockedProduct = { productId: await s.product.createProduct(500, '1.00'), initialStock: 500, quantity: 1 };
+    const load = new OrderLoad(s.api, products);
+    const syncLoad = new OrderLoad(s.api, [forSync], { mode: 'sync', idempotencyKeys: false });
+    await Promise.all([s.startConsumer(), s.startConsumer()]);
+
+    await load.burst(150);
+    await eventually(async () => {
+      const counts = await s.countByStatus();
+      expect((counts.confirmed ?? 0) + (counts.rejected ?? 0)).toBeGreaterThanOrEqual(20);
+    }, 30_000, 50);
+    const intake = load.stream(2, 80);
+    const syncIntake = syncLoad.stream(1, 100);
+    expect((await s.countByStatus()).pending ?? 0).toBeGreaterThan(0); // the consumers are mid-stream
+
+    const stoppingAt = Date.now();
+    let upAt = 0;
+    try {
+      await mariadb!.stop();
+      await sleep(5000);
+      await mariadb!.start();
+      upAt = Date.now();
+      await sleep(1000);
+    } finally {
+      await Promise.all([intake.stop(), syncIntake.stop()]);
+    }
+    await load.burst(30);
+
+    // Intake failed only while the database was away, and always with a problem.
+    const refused = [...load.refused, ...syncLoad.refused];
+    expect(load.refused.length).toBeGreaterThan(0);
+    expect(syncLoad.refused.length).toBeGreaterThan(0);
+    expect(refused.filter((r) => r.status < 500 || !r.contentType.startsWith('application/problem+json'))).toEqual([]);
+    expect(refused.filter((r) => r.at < stoppingAt || r.at > upAt + 1000)).toEqual([]);
+    // A 5xx does not prove nothing was committed (the commit may have been cut off after it applied), so
+    // the failed requests are retried with their Idempotency-Keys, as the API asks: each one is then
+    // accepted, either afresh or as the replay of an order that was recorded whole.
+    await load.retryRefused();
+    expect(load.refused.filter((r) => r.retryStatus !== 202)).toEqual([]);
+    await eventually(
+      async () => {
+        const [left] = await s.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM orders WHERE status = 'pending'`);
+        expect(Number(left?.n)).toBe(0);
+      },
+      60_000,
+      250,
+    );
+    const statuses = await eventually(
+      () => expectDeliveryInvariants(s, [...load.accepted, ...syncLoad.accepted], [...products, forSync]),
+      10_000,
+      250,
+    );
+    // Each failed sync order had reserved before its write failed; each such reservation was released.
+    const syncReservations = await s.product.reservationsOf(forSync.productId);
+    expect(syncReservations.released).toHaveLength(syncLoad.refused.length);
+    expect(syncReservations.reserved).toHaveLength(syncLoad.accepted.length);
+
+    // The consumers waited the outage out with backoff: they retried, but boundedly, and skipped nothing.
+    const retries = await metricTotal(s.consumers, 'kafka_consumer_message_retries_total');
+    const window = upAt + 2000 - stoppingAt; // the outage, plus the pools' first reconnect
+    expect(retries).toBeGreaterThan(0);
+    // (+1: a message may meet one stale pooled connection after the restart and start its backoff afresh)
+    expect(retries).toBeLessThanOrEqual(PARTITIONS * (maxRetriesPerPartition(window) + 1));
+    expect(await metricTotal(s.consumers, 'kafka_consumer_messages_dead_lettered_total')).toBe(0);
+    expect(await messagesIn(s.kafka, s.dlqTopic)).toBe(0);
+
+    collector = await new MessageCollector(s.topic, s.kafka).start();
+    await collector.waitFor(await messagesIn(s.kafka, s.topic), 30_000);
+    // A relay cut off between sending and deleting its batch sends it again (same event ids): allowed.
+    expectOneDecisionPerOrder(collector.messages, statuses, { republishAllowed: true });
+  }, 180_000);
+});
