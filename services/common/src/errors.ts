@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { currentContext } from './context';
+import { isTransientDatabaseError } from './db';
 
 export interface FieldProblem {
   /** Path of the offending field, e.g. `price` or `items[0].quantity`. */
@@ -154,6 +155,15 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       const parsed = typeof err === 'object' && err !== null ? (fromBodyParser(err) ?? fromClientError(err)) : undefined;
       if (parsed) {
         appError = parsed;
+      } else if (isTransientDatabaseError(err)) {
+        // The database is restarting or unreachable: tell clients to come back (with their Idempotency-Key).
+        logger.warn({ err, method: req.method, url: req.originalUrl }, 'database unavailable');
+        appError = new AppError({
+          status: 503,
+          code: 'database_unavailable',
+          detail: 'the service cannot reach its database; retry later',
+          headers: { 'Retry-After': '5' },
+        });
       } else {
         logger.error({ err, method: req.method, url: req.originalUrl }, 'unhandled error');
         appError = new AppError({ status: 500, code: 'internal_error', detail: 'an unexpected error occurred' });

@@ -48,4 +48,31 @@ describe('Compensations (background release of a reservation that could not beco
     expect(inventory.calls).toHaveLength(3);
     expect(await failuresCounted(metrics)).toBe(1);
   });
+
+  it('keeps the reservation when the order turns out to be recorded (a COMMIT whose answer was lost)', async () => {
+    const metrics = new Metrics('compensation-test-3');
+    const inventory = flakyInventory(0);
+    const compensations = new Compensations(inventory, silentLogger, orderMetrics(metrics), 3, 5);
+    let lookups = 0;
+
+    compensations.release('o-3', 'test', async () => {
+      lookups += 1;
+      if (lookups < 3) throw new Error('database still down'); // waits until it can tell
+      return true;
+    });
+    await compensations.drain();
+
+    expect(lookups).toBe(3);
+    expect(inventory.calls).toEqual([]);
+  });
+
+  it('releases once it knows the order was not recorded', async () => {
+    const inventory = flakyInventory(0);
+    const compensations = new Compensations(inventory, silentLogger, orderMetrics(new Metrics('compensation-test-4')), 3, 5);
+
+    compensations.release('o-4', 'test', async () => false);
+    await compensations.drain();
+
+    expect(inventory.calls).toEqual(['o-4']);
+  });
 });

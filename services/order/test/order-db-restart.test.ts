@@ -93,6 +93,8 @@ describe('order database restart during async processing (dedicated MariaDB)', (
     expect(load.refused.length).toBeGreaterThan(0);
     expect(syncLoad.refused.length).toBeGreaterThan(0);
     expect(refused.filter((r) => r.status < 500 || !r.contentType.startsWith('application/problem+json'))).toEqual([]);
+    // …and as "come back later", not as an unexplained 500.
+    expect(refused.filter((r) => r.status !== 503).map((r) => r.status)).toEqual([]);
     expect(refused.filter((r) => r.at < stoppingAt || r.at > upAt + 1000)).toEqual([]);
     // A 5xx does not prove nothing was committed (the commit may have been cut off after it applied), so
     // the failed requests are retried with their Idempotency-Keys, as the API asks: each one is then

@@ -19,9 +19,36 @@ export class Compensations {
     private readonly initialDelayMs = 200,
   ) {}
 
-  release(orderId: string, why: string): void {
-    const run = this.releaseWithRetries(orderId, why).finally(() => this.inFlight.delete(run));
+  /**
+   * Releases the order's reservation in the background. With `unlessRecorded`, the release waits until
+   * that check can answer and is skipped when the order was recorded after all (a COMMIT whose
+   * acknowledgement was lost with the connection may still have applied).
+   */
+  release(orderId: string, why: string, unlessRecorded?: () => Promise<boolean>): void {
+    const run = this.guardedRelease(orderId, why, unlessRecorded).finally(() => this.inFlight.delete(run));
     this.inFlight.add(run);
+  }
+
+  private async guardedRelease(orderId: string, why: string, unlessRecorded?: () => Promise<boolean>): Promise<void> {
+    if (unlessRecorded) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (await unlessRecorded()) {
+            this.logger.warn({ orderId, why }, 'the order was recorded despite the error; keeping its reservation');
+            return;
+          }
+          break;
+        } catch (err) {
+          if (attempt >= this.attempts * 3) {
+            this.metrics.compensationFailures.inc();
+            this.logger.error({ err, orderId, why }, `compensation undecided: could not tell whether order ${orderId} was recorded`);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, Math.min(5000, this.initialDelayMs * 2 ** (attempt - 1))));
+        }
+      }
+    }
+    await this.releaseWithRetries(orderId, why);
   }
 
   /** Resolves once every compensation started so far finished (or gave up). */

@@ -74,7 +74,7 @@ async function failed(deps: OrderDependencies, err: unknown, orderId: string, re
   deps.metrics.orders.inc({ mode: 'sync', outcome: 'failed' });
   if (reserved) {
     deps.logger.error({ err, orderId }, 'recording a reserved order failed; releasing its reservation');
-    deps.compensations.release(orderId, 'recording the order failed');
+    deps.compensations.release(orderId, 'recording the order failed', async () => (await deps.orders.find(orderId)) !== undefined);
   } else if (err instanceof ProductServiceUnavailableError && err.maybeApplied) {
     // A timeout after sending: the product service may have reserved. The order id will never be used
     // again, so release it (a late reservation then finds a tombstone and is refused).
