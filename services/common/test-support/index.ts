@@ -6,6 +6,8 @@ import pino from 'pino';
 import type { DatabaseOptions } from '../src/db';
 
 export * from './http-client';
+export * from './ports';
+export * from './dedicated-infra';
 
 export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 

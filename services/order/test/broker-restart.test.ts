@@ -1,5 +1,5 @@
 import { eventually, MessageCollector } from '@eshop/test-support';
-import { DedicatedBroker } from './support/dedicated-infra';
+import { DedicatedBroker } from '@eshop/test-support';
 import { DedicatedOrderStack } from './support/dedicated-order-stack';
 import { expectDeliveryInvariants, expectOneDecisionPerOrder, messagesIn, type StockedProduct } from './support/delivery-invariants';
 import { OrderLoad } from './support/order-load';

@@ -1,6 +1,6 @@
 import { eventually, MessageCollector } from '@eshop/test-support';
 import { metricTotal } from './support/consumer-metrics';
-import { DedicatedMariaDb } from './support/dedicated-infra';
+import { DedicatedMariaDb } from '@eshop/test-support';
 import { DedicatedOrderStack } from './support/dedicated-order-stack';
 import { expectDeliveryInvariants, expectOneDecisionPerOrder, messagesIn, type StockedProduct } from './support/delivery-invariants';
 import { OrderLoad } from './support/order-load';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Metrics } from '@eshop/common';
 import { silentLogger } from '@eshop/test-support';
 import { ProductClient, ProductServiceUnavailableError } from '../src/clients/product-client';
-import { freePort } from './support/ports';
+import { freePort } from '@eshop/test-support';
 
 /** A stand-in HTTP server whose next answer each test chooses: the client's mapping of real HTTP behaviour. */
 describe('ProductClient (undici Pool against a local HTTP server)', () => {

@@ -5,7 +5,7 @@ import mysql from 'mysql2/promise';
 import { createTopic, deleteTopics, eventually, kafkaBrokers, type TestDatabase } from '@eshop/test-support';
 import { ApiClient } from '@eshop/test-support';
 import { aProduct } from './support/factories';
-import { freePort } from './support/kafka-broker';
+import { freePort } from '@eshop/test-support';
 import { migratedDatabase, serviceEnv } from './support/product-service';
 
 jest.setTimeout(120_000);

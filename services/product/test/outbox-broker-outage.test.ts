@@ -1,7 +1,7 @@
 import { eventually, MessageCollector, testKafka } from '@eshop/test-support';
 import { ApiClient } from '@eshop/test-support';
 import { anOrderId, aProduct, aReservation } from './support/factories';
-import { DedicatedBroker } from './support/kafka-broker';
+import { DedicatedBroker } from '@eshop/test-support';
 import { startTestService, type TestProductService } from './support/product-service';
 
 jest.setTimeout(240_000);

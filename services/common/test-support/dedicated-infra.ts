@@ -7,11 +7,11 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
-import type { TestDatabase } from '@eshop/test-support';
+import type { TestDatabase } from './index';
 import { freePort } from './ports';
 
 const run = promisify(execFile);
-const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
 /** `<prefix>-<time>-<pid>`: unique per run, within the scripts' 40-character name rule. */
 function instanceName(prefix: string): string {
