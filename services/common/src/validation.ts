@@ -95,3 +95,33 @@ export function centsToMoney(cents: bigint): string {
   const frac = (abs % 100n).toString().padStart(2, '0');
   return `${negative ? '-' : ''}${int}.${frac}`;
 }
+
+/**
+ * Opaque page cursors: base64url JSON of the position after the last item of a page. Clients only
+ * follow `next_cursor`; the format may change (e.g. other sort orders) without breaking them.
+ */
+export function encodeCursor(position: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url');
+}
+
+/** Reads a cursor made by `encodeCursor`, or throws a 400 naming `cursor` when it is not one. */
+export function decodeCursor<T>(cursor: string, read: (position: Record<string, unknown>) => T | undefined): T {
+  let value: T | undefined;
+  try {
+    const position = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    value = typeof position === 'object' && position !== null ? read(position as Record<string, unknown>) : undefined;
+  } catch {
+    value = undefined;
+  }
+  if (value === undefined) {
+    throw new AppError({
+      status: 400,
+      code: 'validation_failed',
+      detail: 'invalid query: cursor is not a cursor returned by this API',
+      field: 'cursor',
+      errors: [{ field: 'cursor', message: 'is not a cursor returned by this API', code: 'invalid_cursor' }],
+      extensions: { location: 'query' },
+    });
+  }
+  return value;
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError, centsToMoney, moneyToCents, normalizeMoney, schemas, validate } from '@eshop/common';
+import { AppError, centsToMoney, decodeCursor, encodeCursor, moneyToCents, normalizeMoney, schemas, validate } from '@eshop/common';
 
 function problemOf(fn: () => unknown): AppError {
   try {
@@ -64,5 +64,17 @@ describe('numeric ids', () => {
 
   it.each([['0'], ['-1'], ['abc'], ['1.5'], ['99999999999999999999'], ['01']])('rejects %p', (input) => {
     expect(schemas.numericId.safeParse(input).success).toBe(false);
+  });
+});
+
+describe('page cursors', () => {
+  const afterId = ({ after }: Record<string, unknown>) =>
+    typeof after === 'number' && Number.isSafeInteger(after) && after >= 0 ? after : undefined;
+
+  it('round-trip a position and reject anything else with a 400 naming cursor', () => {
+    expect(decodeCursor(encodeCursor({ after: 42 }), afterId)).toBe(42);
+    for (const forged of ['x', 'bnVsbA', Buffer.from('{"after":-1}').toString('base64url'), Buffer.from('{"after":"1"}').toString('base64url')]) {
+      expect(() => decodeCursor(forged, afterId)).toThrow(expect.objectContaining({ status: 400, field: 'cursor' }));
+    }
   });
 });

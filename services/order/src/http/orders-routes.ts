@@ -1,4 +1,4 @@
-import { AppError, PROBLEM_CONTENT_TYPE, validate } from '@eshop/common';
+import { AppError, decodeCursor, encodeCursor, PROBLEM_CONTENT_TYPE, validate } from '@eshop/common';
 import { Router, type Request, type Response } from 'express';
 import { acceptAsyncOrder } from '../domain/accept-async-order';
 import { changeStatus } from '../domain/change-status';
@@ -7,8 +7,7 @@ import { requestHash, type IdempotencyKey, type IdempotencyScope } from '../doma
 import { orderLocation, orderRepresentation } from '../domain/order';
 import { placeOrder, type PlaceOrderRequest, type PlaceOrderResult } from '../domain/place-order';
 import {
-  decodeCursor,
-  encodeCursor,
+  cursorBefore,
   idempotencyKeyHeader,
   listOrdersQuery,
   orderIdParams,
@@ -70,9 +69,9 @@ export function ordersRoutes(deps: OrderDependencies): Router {
       userId: query.user_id,
       status: query.status,
       limit: query.limit,
-      beforeId: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      beforeId: query.cursor === undefined ? undefined : decodeCursor(query.cursor, cursorBefore),
     });
-    const nextCursor = page.nextBeforeId === undefined ? null : encodeCursor(page.nextBeforeId);
+    const nextCursor = page.nextBeforeId === undefined ? null : encodeCursor({ before: page.nextBeforeId });
     if (nextCursor) res.setHeader('Link', `<${nextLink(req, nextCursor)}>; rel="next"`);
     res.json({ items: page.items.map(orderRepresentation), next_cursor: nextCursor });
   });

@@ -104,30 +104,8 @@ export function idempotencyKeyHeader(headers: Record<string, string | string[] |
   });
 }
 
-/**
- * Opaque page cursors: base64url of `{"before": <last order id>}`. Clients must not build them; only
- * follow next_cursor.
- */
-export function encodeCursor(beforeId: string): string {
-  return Buffer.from(JSON.stringify({ before: beforeId })).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): string {
-  let before: unknown;
-  try {
-    before = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { before?: unknown }).before;
-  } catch {
-    before = undefined;
-  }
-  if (typeof before !== 'string' || !UUID.test(before)) {
-    throw new AppError({
-      status: 400,
-      code: 'validation_failed',
-      detail: 'invalid query: cursor is not a cursor returned by this API',
-      field: 'cursor',
-      errors: [{ field: 'cursor', message: 'is not a cursor returned by this API', code: 'invalid_cursor' }],
-      extensions: { location: 'query' },
-    });
-  }
-  return before.toLowerCase();
+/** The order id a page cursor points before (cursors come from `encodeCursor({ before })`). */
+export function cursorBefore(position: Record<string, unknown>): string | undefined {
+  const { before } = position;
+  return typeof before === 'string' && UUID.test(before) ? before.toLowerCase() : undefined;
 }

@@ -1,8 +1,7 @@
-import { validate } from '@eshop/common';
+import { decodeCursor, encodeCursor, validate } from '@eshop/common';
 import { Router, type Request } from 'express';
 import type { ProductCatalog } from '../domain/product-catalog';
 import { productEtag, productRepresentation } from '../domain/product';
-import { decodeCursor, encodeCursor } from './cursor';
 import { versionPrecondition } from './preconditions';
 import { createProductBody, listProductsQuery, productIdParams, updateProductBody } from './schemas';
 
@@ -40,12 +39,12 @@ export function productsRoutes({ catalog, requireIfMatch }: ProductsRoutesOption
     const query = validate(listProductsQuery, { ...req.query }, 'query');
     const page = await catalog.list({
       limit: query.limit,
-      afterId: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      afterId: query.cursor === undefined ? undefined : decodeCursor(query.cursor, ({ after }) => (typeof after === 'number' && Number.isSafeInteger(after) && after >= 0 ? after : undefined)),
       nameContains: query.q,
       minPrice: query.min_price,
       maxPrice: query.max_price,
     });
-    const nextCursor = page.nextAfterId === undefined ? null : encodeCursor(page.nextAfterId);
+    const nextCursor = page.nextAfterId === undefined ? null : encodeCursor({ after: page.nextAfterId });
     if (nextCursor) res.setHeader('Link', `<${nextLink(req, nextCursor)}>; rel="next"`);
     res.json({ items: page.items.map(productRepresentation), next_cursor: nextCursor });
   });
