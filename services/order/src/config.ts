@@ -103,7 +103,7 @@ export const consumerConfigDefinition = {
     min: 1,
   }),
   consumerRetryMaxMs: env.integer('ORDER_CONSUMER_RETRY_MAX_MS', {
-    doc: 'Longest backoff between retries of one message; retries never give up.',
+    doc: 'Longest backoff between retries of one message (product service or database outages are retried until they end; other failures are dead-lettered after 10 attempts).',
     default: 30000,
     min: 1,
   }),

@@ -23,8 +23,9 @@ function dataOf<S extends z.ZodType>(schema: S, event: EventEnvelope): z.output<
  * The order consumers' handler for KAFKA_ORDER_TOPIC. Every branch is idempotent, because delivery is
  * at least once: order.placed settles a pending order (a redelivery finds it decided and does nothing);
  * order.cancelled and order.rejected release the order's reservation (a second release is a no-op; a
- * release before any reservation leaves a tombstone that refuses a late one). Errors other than
- * PoisonMessageError are transient: EventConsumer retries them with backoff and never skips the message.
+ * release before any reservation leaves a tombstone that refuses a late one). Product-service and
+ * database outages are retried with backoff until they end (never skipped); a PoisonMessageError goes
+ * to the dead-letter topic at once, any other error after a few attempts (see consumer-service.ts).
  */
 export function orderEventsHandler(deps: OrderDependencies): EventHandler<EventEnvelope> {
   return async (event) => {
