@@ -1,7 +1,7 @@
 /** One jest run for every workspace: unit tests, and integration tests against the local MariaDB and Kafka. */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/services', '<rootDir>/test'],
+  roots: ['<rootDir>/services', '<rootDir>/cdk8s', '<rootDir>/test'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   moduleNameMapper: {
