@@ -1,0 +1,151 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-33';
+import { ScaledObject } from '../../imports/keda-keda.sh';
+import { ConsumerAutoscalingMode } from '../environments';
+import { kafka } from '../platform-contract';
+
+export interface CpuAutoscalerProps {
+  /** Deployment to scale (also the HPA's name). */
+  readonly deploymentName: string;
+  readonly labels: Record<string, string>;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  /** @default 70 */
+  readonly cpuUtilizationPercent?: number;
+}
+
+/** autoscaling/v2 HPA on average CPU utilisation (of requests) for an HTTP API. */
+export class CpuAutoscaler extends Construct {
+  constructor(scope: Construct, id: string, props: CpuAutoscalerProps) {
+    super(scope, id);
+    if (props.maxReplicas < props.minReplicas || props.minReplicas < 1) {
+      throw new Error(`${props.deploymentName}: minReplicas=${props.minReplicas}, maxReplicas=${props.maxReplicas}: need 1 ≤ min ≤ max`);
+    }
+    new k8s.KubeHorizontalPodAutoscalerV2(this, 'hpa', {
+      metadata: { name: props.deploymentName, labels: props.labels },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: props.deploymentName },
+        minReplicas: props.minReplicas,
+        maxReplicas: props.maxReplicas,
+        metrics: [{
+          type: 'Resource',
+          resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: props.cpuUtilizationPercent ?? 70 } },
+        }],
+      },
+    });
+  }
+}
+
+/** One HPA scaling rule (shared by KEDA's generated HPA and the plain one, whose schemas are the same). */
+interface ScalingPolicy { readonly type: 'Pods' | 'Percent'; readonly value: number; readonly periodSeconds: number }
+interface ScalingRules { readonly stabilizationWindowSeconds: number; readonly selectPolicy: 'Max' | 'Min'; readonly policies: ScalingPolicy[] }
+
+/**
+ * Lag-driven scaling: react to a backlog within one period (double, or +4 pods, whichever is more), give back one
+ * pod a minute after five quiet minutes. Every scale step rebalances the consumer group (a pause of all
+ * partitions), so scaling down slowly avoids flapping on bursty traffic.
+ */
+export const CONSUMER_SCALING_BEHAVIOR: { readonly scaleUp: ScalingRules; readonly scaleDown: ScalingRules } = {
+  scaleUp: {
+    stabilizationWindowSeconds: 0,
+    selectPolicy: 'Max',
+    policies: [{ type: 'Percent', value: 100, periodSeconds: 30 }, { type: 'Pods', value: 4, periodSeconds: 30 }],
+  },
+  scaleDown: {
+    stabilizationWindowSeconds: 300,
+    selectPolicy: 'Min',
+    policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }],
+  },
+};
+
+export interface ConsumerLagAutoscalerProps {
+  /** `keda` → ScaledObject; `hpa-external` → HPA on the exporter's lag metric. (`none` creates nothing.) */
+  readonly mode: Exclude<ConsumerAutoscalingMode, 'none'>;
+  readonly deploymentName: string;
+  readonly labels: Record<string, string>;
+  readonly bootstrapServers: string;
+  /** @default kafka.orderConsumerGroup */
+  readonly consumerGroup?: string;
+  /** @default kafka.topics.orderEvents.name */
+  readonly topic?: string;
+  /** Partitions of `topic`; maxReplicas above it throws. @default kafka.topics.orderEvents.partitions */
+  readonly partitions?: number;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  readonly lagThreshold: string;
+  readonly activationLagThreshold: string;
+  readonly offsetResetPolicy: 'earliest' | 'latest';
+  /** @default 15 */
+  readonly pollingIntervalSeconds?: number;
+  /** @default 300 */
+  readonly cooldownPeriodSeconds?: number;
+}
+
+/** Scales a Kafka consumer Deployment on its group's lag, with exactly one owner of its replicas. */
+export class ConsumerLagAutoscaler extends Construct {
+  constructor(scope: Construct, id: string, props: ConsumerLagAutoscalerProps) {
+    super(scope, id);
+    const topic = props.topic ?? kafka.topics.orderEvents.name;
+    const partitions = props.partitions ?? kafka.topics.orderEvents.partitions;
+    const consumerGroup = props.consumerGroup ?? kafka.orderConsumerGroup;
+    if (props.maxReplicas > partitions) {
+      throw new Error(`${props.deploymentName}: maxReplicas=${props.maxReplicas}: must be ≤ ${partitions}, the partitions of ${topic}; extra consumers in group ${consumerGroup} would get no partition`);
+    }
+    if (props.maxReplicas < 1 || props.minReplicas > props.maxReplicas) {
+      throw new Error(`${props.deploymentName}: minReplicas=${props.minReplicas}, maxReplicas=${props.maxReplicas}: need min ≤ max and max ≥ 1`);
+    }
+
+    if (props.mode === 'keda') {
+      new ScaledObject(this, 'scaled-object', {
+        metadata: { name: props.deploymentName, labels: props.labels },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: props.deploymentName },
+          minReplicaCount: props.minReplicas,
+          maxReplicaCount: props.maxReplicas,
+          pollingInterval: props.pollingIntervalSeconds ?? 15,
+          cooldownPeriod: props.cooldownPeriodSeconds ?? 300,
+          advanced: {
+            restoreToOriginalReplicaCount: false,
+            horizontalPodAutoscalerConfig: { behavior: CONSUMER_SCALING_BEHAVIOR },
+          },
+          triggers: [{
+            type: 'kafka',
+            metadata: {
+              bootstrapServers: props.bootstrapServers,
+              consumerGroup,
+              topic,
+              lagThreshold: props.lagThreshold,
+              activationLagThreshold: props.activationLagThreshold,
+              offsetResetPolicy: props.offsetResetPolicy,
+              allowIdleConsumers: 'false',
+            },
+          }],
+        },
+      });
+    } else {
+      if (props.minReplicas < 1) {
+        throw new Error(`${props.deploymentName}: minReplicas=${props.minReplicas}: hpa-external needs ≥ 1 (scale to zero needs KEDA)`);
+      }
+      new k8s.KubeHorizontalPodAutoscalerV2(this, 'hpa', {
+        metadata: { name: props.deploymentName, labels: props.labels },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: props.deploymentName },
+          minReplicas: props.minReplicas,
+          maxReplicas: props.maxReplicas,
+          behavior: CONSUMER_SCALING_BEHAVIOR,
+          metrics: [{
+            type: 'External',
+            external: {
+              metric: {
+                name: kafka.lagMetricName,
+                selector: { matchLabels: { consumergroup: consumerGroup, topic } },
+              },
+              // AverageValue: the adapter's total lag divided by current replicas, like KEDA's lagThreshold.
+              target: { type: 'AverageValue', averageValue: k8s.Quantity.fromString(props.lagThreshold) },
+            },
+          }],
+        },
+      });
+    }
+  }
+}

@@ -1,0 +1,266 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_NAMESPACE, kafka } from './platform-contract';
+
+export const ENVIRONMENT_NAMES = ['kind', 'eks'] as const;
+export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
+
+/** Who owns the order consumers' replica count. */
+export type ConsumerAutoscalingMode = 'keda' | 'hpa-external' | 'none';
+
+export interface ResourceSettings {
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits: { readonly cpu: string; readonly memory: string };
+}
+
+/** Replicas of a workload: fixed, or a CPU HPA between min and max. */
+export interface ApiScaling {
+  /** Replicas when `hpa` is undefined. */
+  readonly replicas: number;
+  /** CPU-based HPA (autoscaling/v2); undefined → fixed `replicas`. */
+  readonly hpa?: { readonly minReplicas: number; readonly maxReplicas: number; readonly cpuUtilizationPercent: number };
+}
+
+export interface ApiWorkloadSettings {
+  readonly scaling: ApiScaling;
+  readonly resources: ResourceSettings;
+  /** `*_DB_POOL_MAX`; unused by the gateway. Sum over max replicas must fit MySQL's max_connections. */
+  readonly dbPoolMax?: number;
+}
+
+export interface ConsumerAutoscalingSettings {
+  readonly mode: ConsumerAutoscalingMode;
+  /** Replicas when mode is `none`. */
+  readonly replicas: number;
+  readonly minReplicas: number;
+  /** Must not exceed the partitions of order-events (idle consumers beyond that do nothing). */
+  readonly maxReplicas: number;
+  /** Target lag per replica (KEDA lagThreshold / HPA AverageValue). A string, as KEDA metadata is. */
+  readonly lagThreshold: string;
+  /** Lag at which KEDA activates from 0 replicas. */
+  readonly activationLagThreshold: string;
+  readonly offsetResetPolicy: 'earliest' | 'latest';
+  /** KEDA polling interval. */
+  readonly pollingIntervalSeconds: number;
+  /** KEDA cooldown (only used when scaling to 0). */
+  readonly cooldownPeriodSeconds: number;
+}
+
+export interface IngressSettings {
+  readonly className: string;
+  /** Host rule; undefined → matches any host. */
+  readonly host?: string;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/** Who may reach the gateway's port: pods of an in-cluster ingress controller, or anything (ALB with target-type ip). */
+export type GatewayIngressSource =
+  | { readonly kind: 'pods'; readonly podLabels: Readonly<Record<string, string>> }
+  | { readonly kind: 'any' };
+
+export interface TopologySpreadSettings {
+  readonly zone: 'ScheduleAnyway' | 'DoNotSchedule';
+  readonly hostname: 'ScheduleAnyway' | 'DoNotSchedule';
+}
+
+export interface EnvironmentConfig {
+  readonly name: EnvironmentName;
+  readonly namespace: string;
+  readonly image: {
+    /** Registry prefix (no trailing slash); undefined → bare repository names (kind: skaffold rewrites them). */
+    readonly registry?: string;
+    /** Never `latest`. */
+    readonly tag: string;
+    readonly pullPolicy: 'IfNotPresent' | 'Always' | 'Never';
+  };
+  readonly gateway: ApiWorkloadSettings;
+  readonly product: ApiWorkloadSettings;
+  readonly orderApi: ApiWorkloadSettings;
+  readonly orderConsumer: {
+    readonly autoscaling: ConsumerAutoscalingSettings;
+    readonly resources: ResourceSettings;
+    readonly dbPoolMax: number;
+  };
+  readonly migrationResources: ResourceSettings;
+  readonly ingress: IngressSettings;
+  readonly gatewayIngressFrom: GatewayIngressSource;
+  /** Namespaces where Prometheus may run (kube-prometheus-stack in the release namespace or its own). */
+  readonly monitoringNamespaces: readonly string[];
+  /** Annotations on every app ServiceAccount (IRSA role on EKS). */
+  readonly serviceAccountAnnotations: Readonly<Record<string, string>>;
+  readonly topologySpread: TopologySpreadSettings;
+  readonly shutdown: { readonly delayMs: number; readonly timeoutMs: number };
+  readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+}
+
+/** Version of the root package.json: the default image tag and Helm chart version. */
+export function rootPackageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version?: unknown };
+  if (typeof pkg.version !== 'string' || pkg.version === '') {
+    throw new Error('package.json (root): "version" must be a non-empty string, the default image tag');
+  }
+  return pkg.version;
+}
+
+/** Placeholder registry used for eks when ESHOP_IMAGE_REGISTRY is unset (AWS documentation's own placeholder). */
+export const EKS_REGISTRY_PLACEHOLDER = 'aws_account_id.dkr.ecr.region.amazonaws.com';
+
+const CPU_HPA = 70;
+const SHUTDOWN = { delayMs: 5000, timeoutMs: 20000 } as const;
+
+const res = (reqCpu: string, reqMem: string, limCpu: string, limMem: string): ResourceSettings => ({
+  requests: { cpu: reqCpu, memory: reqMem },
+  limits: { cpu: limCpu, memory: limMem },
+});
+
+const consumerDefaults = {
+  lagThreshold: '100',
+  activationLagThreshold: '10',
+  offsetResetPolicy: 'earliest',
+  pollingIntervalSeconds: 15,
+  cooldownPeriodSeconds: 300,
+} as const;
+
+/**
+ * The typed configuration of one environment. Reads only the variables below from `env`:
+ * ESHOP_IMAGE_TAG (both), ESHOP_IMAGE_REGISTRY, ESHOP_IRSA_ROLE_ARN, ESHOP_INGRESS_HOST, ESHOP_ACM_CERTIFICATE_ARN (eks).
+ */
+export function environmentConfig(name: EnvironmentName, env: NodeJS.ProcessEnv = process.env): EnvironmentConfig {
+  const tag = env.ESHOP_IMAGE_TAG || rootPackageVersion();
+  switch (name) {
+    case 'kind':
+      return {
+        name,
+        namespace: DEFAULT_NAMESPACE,
+        image: { tag, pullPolicy: 'IfNotPresent' },
+        gateway: { scaling: { replicas: 1, hpa: { minReplicas: 1, maxReplicas: 3, cpuUtilizationPercent: CPU_HPA } }, resources: res('50m', '96Mi', '500m', '256Mi') },
+        product: { scaling: { replicas: 1, hpa: { minReplicas: 1, maxReplicas: 3, cpuUtilizationPercent: CPU_HPA } }, resources: res('50m', '128Mi', '500m', '256Mi'), dbPoolMax: 10 },
+        orderApi: { scaling: { replicas: 1, hpa: { minReplicas: 1, maxReplicas: 3, cpuUtilizationPercent: CPU_HPA } }, resources: res('50m', '128Mi', '500m', '256Mi'), dbPoolMax: 10 },
+        orderConsumer: {
+          autoscaling: { mode: 'keda', replicas: 1, minReplicas: 1, maxReplicas: 4, ...consumerDefaults },
+          resources: res('50m', '128Mi', '500m', '256Mi'),
+          dbPoolMax: 6,
+        },
+        migrationResources: res('50m', '96Mi', '500m', '256Mi'),
+        ingress: { className: 'traefik', host: 'eshop.localtest.me', annotations: {} },
+        gatewayIngressFrom: { kind: 'pods', podLabels: { 'app.kubernetes.io/name': 'traefik' } },
+        monitoringNamespaces: [DEFAULT_NAMESPACE, 'monitoring'],
+        serviceAccountAnnotations: {},
+        // kind nodes carry no zone label: a hard zone constraint would leave pods Pending.
+        topologySpread: { zone: 'ScheduleAnyway', hostname: 'ScheduleAnyway' },
+        shutdown: SHUTDOWN,
+        logLevel: 'info',
+      };
+    case 'eks': {
+      const roleArn = env.ESHOP_IRSA_ROLE_ARN || undefined;
+      const certificateArn = env.ESHOP_ACM_CERTIFICATE_ARN || undefined;
+      const albAnnotations: Record<string, string> = {
+        'alb.ingress.kubernetes.io/scheme': 'internet-facing',
+        'alb.ingress.kubernetes.io/target-type': 'ip',
+        'alb.ingress.kubernetes.io/healthcheck-path': '/healthz',
+        'alb.ingress.kubernetes.io/listen-ports': certificateArn ? '[{"HTTP":80},{"HTTPS":443}]' : '[{"HTTP":80}]',
+        ...(certificateArn
+          ? { 'alb.ingress.kubernetes.io/certificate-arn': certificateArn, 'alb.ingress.kubernetes.io/ssl-redirect': '443' }
+          : {}),
+      };
+      const api = (dbPoolMax?: number): ApiWorkloadSettings => ({
+        scaling: { replicas: 2, hpa: { minReplicas: 2, maxReplicas: 6, cpuUtilizationPercent: CPU_HPA } },
+        resources: res('250m', '256Mi', '1', '512Mi'),
+        ...(dbPoolMax === undefined ? {} : { dbPoolMax }),
+      });
+      return {
+        name,
+        namespace: DEFAULT_NAMESPACE,
+        image: { registry: env.ESHOP_IMAGE_REGISTRY || EKS_REGISTRY_PLACEHOLDER, tag, pullPolicy: 'IfNotPresent' },
+        gateway: api(),
+        product: api(10),
+        orderApi: api(10),
+        orderConsumer: {
+          autoscaling: { mode: 'keda', replicas: 2, minReplicas: 2, maxReplicas: kafka.topics.orderEvents.partitions, ...consumerDefaults },
+          resources: res('200m', '256Mi', '1', '512Mi'),
+          dbPoolMax: 6,
+        },
+        migrationResources: res('100m', '128Mi', '500m', '256Mi'),
+        ingress: { className: 'alb', ...(env.ESHOP_INGRESS_HOST ? { host: env.ESHOP_INGRESS_HOST } : {}), annotations: albAnnotations },
+        // target-type ip: the ALB's nodes (VPC addresses, not pods) connect to the pods directly.
+        gatewayIngressFrom: { kind: 'any' },
+        monitoringNamespaces: [DEFAULT_NAMESPACE, 'monitoring'],
+        serviceAccountAnnotations: roleArn ? { 'eks.amazonaws.com/role-arn': roleArn } : {},
+        // Nodes always carry topology.kubernetes.io/zone on EKS: losing a zone costs at most ceil(n/zones) pods.
+        topologySpread: { zone: 'DoNotSchedule', hostname: 'ScheduleAnyway' },
+        shutdown: SHUTDOWN,
+        logLevel: 'info',
+      };
+    }
+    default: {
+      const unknown: never = name;
+      throw new Error(`environment: "${String(unknown)}" is not one of ${ENVIRONMENT_NAMES.join(', ')}`);
+    }
+  }
+}
+
+/** Recursively optional, for overrides of an environment's config (arrays and records are replaced whole). */
+export type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { readonly [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `base` with `overrides` merged in (objects merged key by key, anything else replaced). */
+export function mergeConfig<T>(base: T, overrides: DeepPartial<T> | undefined): T {
+  if (overrides === undefined) return base;
+  if (!isPlainObject(base) || !isPlainObject(overrides)) return overrides as T;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    out[key] = isPlainObject(value) && isPlainObject(out[key]) ? mergeConfig(out[key], value) : value;
+  }
+  return out as T;
+}
+
+const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/;
+
+/** Throws on the first rule a config breaks, naming the field, its value and the rule. */
+export function validateConfig(config: EnvironmentConfig): void {
+  const fail = (field: string, value: unknown, rule: string): never => {
+    throw new Error(`${config.name}: ${field}=${JSON.stringify(value)}: ${rule}`);
+  };
+  const { tag, registry } = config.image;
+  if (!TAG_PATTERN.test(tag)) fail('image.tag', tag, 'must be a valid image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})');
+  if (tag === 'latest') fail('image.tag', tag, 'must pin a version; "latest" makes rollouts unrepeatable');
+  if (registry !== undefined && (registry === '' || registry.endsWith('/'))) {
+    fail('image.registry', registry, 'must be a host[/path] prefix without a trailing slash');
+  }
+  for (const key of ['gateway', 'product', 'orderApi'] as const) {
+    const { scaling } = config[key];
+    if (!Number.isInteger(scaling.replicas) || scaling.replicas < 1) fail(`${key}.scaling.replicas`, scaling.replicas, 'must be an integer ≥ 1');
+    if (scaling.hpa) {
+      const { minReplicas, maxReplicas, cpuUtilizationPercent } = scaling.hpa;
+      if (!Number.isInteger(minReplicas) || minReplicas < 1) fail(`${key}.scaling.hpa.minReplicas`, minReplicas, 'must be an integer ≥ 1');
+      if (maxReplicas < minReplicas) fail(`${key}.scaling.hpa.maxReplicas`, maxReplicas, `must be ≥ minReplicas (${minReplicas})`);
+      if (cpuUtilizationPercent < 1 || cpuUtilizationPercent > 100) fail(`${key}.scaling.hpa.cpuUtilizationPercent`, cpuUtilizationPercent, 'must be 1-100');
+    }
+  }
+  const a = config.orderConsumer.autoscaling;
+  const partitions = kafka.topics.orderEvents.partitions;
+  if (a.maxReplicas > partitions) {
+    fail('orderConsumer.autoscaling.maxReplicas', a.maxReplicas,
+      `must be ≤ the ${partitions} partitions of ${kafka.topics.orderEvents.name}; consumers beyond that sit idle in group ${kafka.orderConsumerGroup}`);
+  }
+  const minAllowed = a.mode === 'keda' ? 0 : 1; // HPA minReplicas 0 needs the HPAScaleToZero feature gate
+  if (!Number.isInteger(a.minReplicas) || a.minReplicas < minAllowed) fail('orderConsumer.autoscaling.minReplicas', a.minReplicas, `must be an integer ≥ ${minAllowed} in mode ${a.mode}`);
+  if (a.maxReplicas < Math.max(a.minReplicas, 1)) fail('orderConsumer.autoscaling.maxReplicas', a.maxReplicas, `must be ≥ minReplicas (${a.minReplicas}) and ≥ 1`);
+  if (a.mode === 'none' && (a.replicas < 1 || a.replicas > partitions)) fail('orderConsumer.autoscaling.replicas', a.replicas, `must be 1-${partitions} in mode none`);
+  for (const field of ['lagThreshold', 'activationLagThreshold'] as const) {
+    if (!/^[1-9]\d*$/.test(a[field])) fail(`orderConsumer.autoscaling.${field}`, a[field], 'must be a positive integer written as a string');
+  }
+  const roleArn = config.serviceAccountAnnotations['eks.amazonaws.com/role-arn'];
+  if (roleArn !== undefined && !IAM_ROLE_ARN.test(roleArn)) {
+    fail('serviceAccountAnnotations["eks.amazonaws.com/role-arn"] (ESHOP_IRSA_ROLE_ARN)', roleArn, 'must be an IAM role ARN arn:aws:iam::<12 digits>:role/<name>');
+  }
+  if (config.shutdown.delayMs < 0 || config.shutdown.timeoutMs <= 0) fail('shutdown', config.shutdown, 'delayMs ≥ 0 and timeoutMs > 0');
+}

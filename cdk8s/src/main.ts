@@ -1,0 +1,33 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from 'cdk8s';
+import { ENVIRONMENT_NAMES, EnvironmentName, EKS_REGISTRY_PLACEHOLDER } from './environments';
+import { buildApp, resolveConfig } from './synth';
+
+/**
+ * `npm run synth`: every environment into dist/<env>/. Under `cdk8s synth` (CDK8S_OUTDIR set, e.g. by
+ * `npm run synth:helm`), only ESHOP_ENV is synthesized, into the directory the CLI chose.
+ */
+function main(): void {
+  const cliOutdir = process.env.CDK8S_OUTDIR;
+  const selected = process.env.ESHOP_ENV;
+  if (selected !== undefined && !(ENVIRONMENT_NAMES as readonly string[]).includes(selected)) {
+    throw new Error(`ESHOP_ENV="${selected}": must be one of ${ENVIRONMENT_NAMES.join(', ')}`);
+  }
+  if (cliOutdir && !selected) throw new Error('ESHOP_ENV is required under `cdk8s synth` (one environment per output folder)');
+  const envs: readonly EnvironmentName[] = selected ? [selected as EnvironmentName] : ENVIRONMENT_NAMES;
+  for (const env of envs) {
+    const outdir = cliOutdir ?? join(__dirname, '..', '..', 'dist', env);
+    if (!cliOutdir) rmSync(outdir, { recursive: true, force: true });
+    const config = resolveConfig(env);
+    if (env === 'eks' && config.image.registry === EKS_REGISTRY_PLACEHOLDER) {
+      console.warn(`eks: ESHOP_IMAGE_REGISTRY is not set; images use the placeholder registry ${EKS_REGISTRY_PLACEHOLDER}`);
+    }
+    const app = new App({ outdir });
+    buildApp(app, config);
+    app.synth();
+    console.log(`${env}: ${outdir}`);
+  }
+}
+
+main();
