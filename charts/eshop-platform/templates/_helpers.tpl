@@ -1,0 +1,228 @@
+{{/*
+Chart name, truncated to 63 chars (a label value limit).
+*/}}
+{{- define "eshop-platform.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Release-qualified name for objects without a contract-fixed name.
+*/}}
+{{- define "eshop-platform.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "eshop-platform.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels of every object. part-of is eshop-platform, NOT eshop: NetworkPolicies grant the app pods
+(part-of=eshop) access to Kafka and MySQL, and operator-created pods inherit these labels.
+*/}}
+{{- define "eshop-platform.labels" -}}
+helm.sh/chart: {{ include "eshop-platform.chart" . }}
+{{ include "eshop-platform.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: eshop-platform
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Selector labels: stable across upgrades (no chart version).
+*/}}
+{{- define "eshop-platform.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "eshop-platform.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* ---------------------------------------------------------------- Kafka */}}
+
+{{/* Replication factor of eshop and internal topics: min(3, brokers). */}}
+{{- define "eshop-platform.kafka.replicationFactor" -}}
+{{- min 3 (int .Values.kafka.brokers.replicas) }}
+{{- end }}
+
+{{/* min.insync.replicas: 2 when the factor is 3 (one broker may be down), else 1. */}}
+{{- define "eshop-platform.kafka.minInsync" -}}
+{{- if ge (int (include "eshop-platform.kafka.replicationFactor" .)) 3 }}2{{ else }}1{{ end }}
+{{- end }}
+
+{{/* Strimzi node-pool storage from a storage value (dict "storage" . "root" $). */}}
+{{- define "eshop-platform.kafka.storage" -}}
+{{- $s := .storage -}}
+type: {{ $s.type }}
+{{- if eq $s.type "persistent-claim" }}
+size: {{ $s.size }}
+{{- with (default .root.Values.storageClass $s.class) }}
+class: {{ . }}
+{{- end }}
+deleteClaim: {{ $s.deleteClaim | default false }}
+{{- else if $s.sizeLimit }}
+sizeLimit: {{ $s.sizeLimit }}
+{{- end }}
+{{- end }}
+
+{{/* topologySpreadConstraints for a pod set (dict "root" $ "labels" (dict ...)). */}}
+{{- define "eshop-platform.zoneSpread" -}}
+{{- $z := .root.Values.zoneSpreading -}}
+{{- if $z.enabled -}}
+topologySpreadConstraints:
+  - maxSkew: 1
+    topologyKey: {{ $z.topologyKey }}
+    whenUnsatisfiable: {{ $z.whenUnsatisfiable }}
+    labelSelector:
+      matchLabels:
+        {{- toYaml .labels | nindent 8 }}
+{{- end }}
+{{- end }}
+
+{{/* ---------------------------------------------------------------- MySQL */}}
+
+{{- define "eshop-platform.mysql.rootSecretName" -}}
+{{- default "eshop-mysql-root" .Values.mysql.rootSecret.existingSecret }}
+{{- end }}
+
+{{- define "eshop-platform.mysql.productSecretName" -}}
+{{- default "eshop-product-db" .Values.mysql.productDb.existingSecret }}
+{{- end }}
+
+{{- define "eshop-platform.mysql.orderSecretName" -}}
+{{- default "eshop-order-db" .Values.mysql.orderDb.existingSecret }}
+{{- end }}
+
+{{/*
+A generated secret value: the one already stored in the cluster (base64) when the Secret exists, so
+upgrades never rotate it, else a new random one. (dict "root" $ "secret" NAME "key" KEY)
+`helm template` has no cluster: it always renders a fresh random value.
+*/}}
+{{- define "eshop-platform.secretValue" -}}
+{{- $existing := lookup "v1" "Secret" .root.Release.Namespace .secret }}
+{{- if and $existing $existing.data (hasKey $existing.data .key) }}
+{{- index $existing.data .key }}
+{{- else }}
+{{- randAlphaNum 32 | b64enc }}
+{{- end }}
+{{- end }}
+
+{{/* --------------------------------------------------------- validation */}}
+
+{{/*
+Fail rendering with a fix-it message when values cannot work together (bitnami-style). Schema checks
+types and ranges; these rules relate several values.
+*/}}
+{{- define "eshop-platform.validateValues" -}}
+{{- $messages := list -}}
+{{- $messages = append $messages (include "eshop-platform.validateValues.partitions" .) -}}
+{{- $messages = append $messages (include "eshop-platform.validateValues.kafkaNodes" .) -}}
+{{- $messages = append $messages (include "eshop-platform.validateValues.mysql" .) -}}
+{{- $messages = append $messages (include "eshop-platform.validateValues.appSecrets" .) -}}
+{{- $messages = append $messages (include "eshop-platform.validateValues.existingSecretKeys" .) -}}
+{{- $messages = append $messages (include "eshop-platform.validateValues.externalMetrics" .) -}}
+{{- $messages = without $messages "" -}}
+{{- if $messages }}
+{{- printf "\nVALUES VALIDATION:\n%s" (join "\n" $messages) | fail -}}
+{{- end }}
+{{- end }}
+
+{{- define "eshop-platform.validateValues.partitions" -}}
+{{- $max := int .Values.app.orderConsumer.maxReplicas -}}
+{{- range $key, $topic := dict "product-events" .Values.kafka.topics.productEvents "order-events" .Values.kafka.topics.orderEvents }}
+{{- if lt (int $topic.partitions) $max }}
+eshop-platform: topic {{ $key }} has {{ $topic.partitions }} partitions but app.orderConsumer.maxReplicas is {{ $max }};
+    consumers beyond the partition count sit idle. Raise the topic's partitions (kafka.topics.*.partitions)
+    to at least {{ $max }} or lower app.orderConsumer.maxReplicas (and the app layer's maxReplicas).
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "eshop-platform.validateValues.kafkaNodes" -}}
+{{- if and (eq .Values.kafka.topology "dedicated") (eq (int .Values.kafka.controllers.replicas) 2) }}
+eshop-platform: kafka.controllers.replicas=2 cannot survive losing either controller (a KRaft quorum needs a
+    majority). Use 1 (development) or 3.
+{{- end }}
+{{- if and (eq .Values.kafka.topology "dual-role") (eq (int .Values.kafka.brokers.replicas) 2) }}
+eshop-platform: kafka.brokers.replicas=2 with topology=dual-role gives a 2-node KRaft quorum that cannot
+    survive losing a node. Use 1 (development) or 3.
+{{- end }}
+{{- end }}
+
+{{- define "eshop-platform.validateValues.mysql" -}}
+{{- if lt (int .Values.mysql.cluster.instances) 1 }}
+eshop-platform: mysql.cluster.instances must be at least 1 (3 for a highly available cluster).
+{{- end }}
+{{- if eq (int .Values.mysql.cluster.instances) 2 }}
+eshop-platform: mysql.cluster.instances=2 loses write quorum when either instance fails (Group Replication
+    needs a majority). Use 1 (development) or 3.
+{{- end }}
+{{- if lt (int .Values.mysql.cluster.router.instances) 1 }}
+eshop-platform: mysql.cluster.router.instances must be at least 1: Service eshop-mysql points at the routers.
+{{- end }}
+{{- end }}
+
+{{/* The app layer reads the contract names; a supplied Secret must carry that name. */}}
+{{- define "eshop-platform.validateValues.appSecrets" -}}
+{{- range $key, $want := dict "productDb" "eshop-product-db" "orderDb" "eshop-order-db" }}
+{{- $got := (index $.Values.mysql $key).existingSecret }}
+{{- if and $got (ne $got $want) }}
+eshop-platform: mysql.{{ $key }}.existingSecret={{ $got }}, but the application layer reads Secret {{ $want }}.
+    Name the supplied Secret {{ $want }} (and set existingSecret to it), or leave existingSecret empty
+    to let this chart generate it.
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+A supplied Secret that exists must have the keys the consumers read. Only checkable against a cluster
+(install/upgrade, --dry-run=server); `helm template` cannot look Secrets up.
+*/}}
+{{- define "eshop-platform.validateValues.existingSecretKeys" -}}
+{{- $checks := list
+  (dict "value" "mysql.rootSecret.existingSecret" "name" .Values.mysql.rootSecret.existingSecret "keys" (list "rootUser" "rootHost" "rootPassword"))
+  (dict "value" "mysql.productDb.existingSecret" "name" .Values.mysql.productDb.existingSecret "keys" (list "username" "password"))
+  (dict "value" "mysql.orderDb.existingSecret" "name" .Values.mysql.orderDb.existingSecret "keys" (list "username" "password")) }}
+{{- range $c := $checks }}
+{{- if $c.name }}
+{{- $secret := lookup "v1" "Secret" $.Release.Namespace $c.name }}
+{{- if $secret }}
+{{- $data := $secret.data | default dict }}
+{{- range $k := $c.keys }}
+{{- if not (hasKey $data $k) }}
+eshop-platform: Secret {{ $.Release.Namespace }}/{{ $c.name }} ({{ $c.value }}) has no key {{ $k }}; it needs {{ join ", " $c.keys }}.
+    Add it: kubectl -n {{ $.Release.Namespace }} patch secret {{ $c.name }} --type merge -p '{"stringData":{"{{ $k }}":"..."}}'
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "eshop-platform.validateValues.externalMetrics" -}}
+{{- $adapter := index .Values "prometheus-adapter" }}
+{{- if and .Values.keda.enabled $adapter.enabled }}
+eshop-platform: keda.enabled and prometheus-adapter.enabled are both true; both register the APIService
+    v1beta1.external.metrics.k8s.io and only one can serve it. For app.orderConsumer.autoscaling=keda
+    disable prometheus-adapter; for hpa-external disable keda.
+{{- end }}
+{{- if and (eq .Values.app.orderConsumer.autoscaling "hpa-external") (not $adapter.enabled) }}
+eshop-platform: app.orderConsumer.autoscaling=hpa-external needs an external-metrics server for
+    kafka_consumergroup_lag: set prometheus-adapter.enabled=true (and kafka.metrics.podMonitor.enabled=true
+    so Prometheus scrapes the Kafka exporter).
+{{- end }}
+{{- if and (eq .Values.app.orderConsumer.autoscaling "hpa-external") (not .Values.kafka.metrics.podMonitor.enabled) }}
+eshop-platform: app.orderConsumer.autoscaling=hpa-external reads the lag from Prometheus: set
+    kafka.metrics.podMonitor.enabled=true so the Kafka exporter is scraped.
+{{- end }}
+{{- end }}
