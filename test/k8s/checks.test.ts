@@ -1,0 +1,140 @@
+import { checkCrossLayer } from './support/cross-layer';
+import { checkPolicies, formatViolation, imageProblem, literalCredentials, literalCredentialsInSource, secretsNotGenerated } from './support/policies';
+import { validateAll, formatError } from './support/schema-validator';
+import { appDocs, find, platformDocs } from './fixtures/factories';
+
+/** The policy and cross-layer checks must find real problems; each case breaks one thing in a good fixture. */
+const violations = (docs = [...platformDocs(), ...appDocs()]): string[] => checkPolicies(docs, { complete: true }).violations.map(formatViolation);
+
+describe('policy checks', () => {
+  it('pass on the good fixtures, which are also schema-valid', () => {
+    expect(validateAll([...platformDocs(), ...appDocs()]).map(formatError)).toEqual([]);
+    const report = checkPolicies([...platformDocs(), ...appDocs()], { complete: true });
+    expect(report.violations).toEqual([]);
+    expect(report.checked).toMatchObject({ resources: 1, 'security-context': 1, probes: 1, pdb: 1, 'replicas-within-partitions': 1 });
+  });
+
+  it('flag a container without limits, probes or the hardened securityContext', () => {
+    const app = appDocs();
+    const c = find(app, 'Deployment').spec.template.spec.containers[0];
+    delete c.resources.limits;
+    delete c.livenessProbe;
+    c.securityContext = { runAsNonRoot: true, capabilities: { drop: ['NET_RAW'] } };
+    expect(violations([...platformDocs(), ...app])).toEqual([
+      '[resources] Deployment/order-consumer: container "order-consumer" has no limits.cpu',
+      '[resources] Deployment/order-consumer: container "order-consumer" has no limits.memory',
+      '[security-context] Deployment/order-consumer: container "order-consumer": readOnlyRootFilesystem is not true',
+      '[security-context] Deployment/order-consumer: container "order-consumer": allowPrivilegeEscalation is not false',
+      '[security-context] Deployment/order-consumer: container "order-consumer": capabilities.drop does not contain ALL',
+      '[probes] Deployment/order-consumer: container "order-consumer" has no livenessProbe',
+    ]);
+  });
+
+  it('flag a Deployment no PodDisruptionBudget selects (a PDB in another namespace does not count)', () => {
+    const app = appDocs();
+    find(app, 'PodDisruptionBudget').metadata.namespace = 'other';
+    expect(violations([...platformDocs(), ...app])).toEqual([expect.stringMatching(/^\[pdb\] Deployment\/order-consumer: no PodDisruptionBudget in namespace eshop/)]);
+  });
+
+  it('flag more consumer replicas than partitions, and a topic no KafkaTopic defines', () => {
+    const app = appDocs();
+    find(app, 'ScaledObject').spec.maxReplicaCount = 13;
+    expect(violations([...platformDocs(), ...app])).toEqual([
+      '[replicas-within-partitions] ScaledObject/order-consumer: max replicas 13 > 12 partitions of "order-events": the extra consumers would idle',
+    ]);
+    find(app, 'ScaledObject').spec.triggers[0].metadata.topic = 'orders';
+    expect(violations([...platformDocs(), ...app])).toEqual([
+      '[replicas-within-partitions] ScaledObject/order-consumer: reads lag of topic "orders", which no KafkaTopic defines',
+    ]);
+  });
+
+  it('flag a ScaledObject and an HPA on the same Deployment, and non-string trigger metadata', () => {
+    const app = appDocs();
+    find(app, 'ScaledObject').spec.triggers[0].metadata.lagThreshold = 100;
+    app.push({
+      apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'order-consumer-hpa', namespace: 'eshop' },
+      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'order-consumer' }, minReplicas: 1, maxReplicas: 4 },
+    });
+    expect(violations([...platformDocs(), ...app])).toEqual([
+      '[one-scaler-per-target] ScaledObject/order-consumer: Deployment/order-consumer is scaled by ScaledObject/order-consumer and HorizontalPodAutoscaler/order-consumer-hpa; keep one',
+      '[kafka-trigger-strings] ScaledObject/order-consumer: triggers[0].metadata.lagThreshold is number (100); KEDA wants strings',
+    ]);
+  });
+
+  it('flag untagged and latest images, and a secret-looking env var with a literal value', () => {
+    expect(imageProblem('eshop/order')).toBe('image "eshop/order" has no tag');
+    expect(imageProblem('localhost:5000/eshop/order')).toBe('image "localhost:5000/eshop/order" has no tag');
+    expect(imageProblem('eshop/order:latest')).toBe('image "eshop/order:latest" uses the tag "latest"');
+    expect(imageProblem('localhost:5000/eshop/order:0.1.0')).toBeUndefined();
+    expect(imageProblem('eshop/order@sha256:0123')).toBeUndefined();
+    const app = appDocs();
+    const c = find(app, 'Deployment').spec.template.spec.containers[0];
+    c.image = 'eshop/order:latest';
+    c.env.push({ name: 'ORDER_DB_PASSWORD_FILE_TOKEN', value: 'hunter2' });
+    expect(violations([...platformDocs(), ...app])).toEqual([
+      '[image-tag] Deployment/order-consumer: container "order-consumer": image "eshop/order:latest" uses the tag "latest"',
+      '[no-literal-secret-env] Deployment/order-consumer: container "order-consumer": env ORDER_DB_PASSWORD_FILE_TOKEN has a literal value; use valueFrom.secretKeyRef',
+    ]);
+  });
+
+  it('find literal credentials in values and config source, but not references to secrets', () => {
+    expect(literalCredentials({ mysql: { rootPassword: 'x', existingSecret: 'root', passwordKey: 'password' }, users: [{ token: 'abc' }, { token: '' }] })).toEqual([
+      'mysql.rootPassword',
+      'users[0].token',
+    ]);
+    expect(literalCredentialsInSource(`const a = { password: 'p4ss', passwordKey: 'password', key: 'password' };`)).toEqual(["password: 'p4ss'"]);
+  });
+
+  it('tell generated secrets (differ between two renders) from literal ones', () => {
+    const first = platformDocs();
+    const second = platformDocs();
+    expect(secretsNotGenerated(first, second).problems).toEqual(['Secret/eshop-order-db key password is the same in two renders: a literal, not generated']);
+    find(second, 'Secret').data.password = 'b3RoZXI=';
+    expect(secretsNotGenerated(first, second)).toEqual({ checked: 1, problems: [] });
+  });
+});
+
+describe('cross-layer checks', () => {
+  it('pass when the app references exactly what the platform defines', () => {
+    const report = checkCrossLayer(appDocs(), platformDocs());
+    expect(report.problems).toEqual([]);
+    expect(report.checked).toMatchObject({ 'kafka-bootstrap': 2, 'kafka-topic': 3, 'db-host': 1, 'referenced-keys': 2, 'consumer-group': 1, 'network-kafka': 1, 'network-mysql': 1, 'network-dns': 1 });
+  });
+
+  it('flag a bootstrap service or port, topic, DB host, secret key and consumer group the platform does not define', () => {
+    const app = appDocs();
+    const c = find(app, 'Deployment').spec.template.spec.containers[0];
+    const env = (name: string) => c.env.find((e: { name: string }) => e.name === name);
+    env('KAFKA_BROKERS').value = 'eshop-kafka-bootstrap.eshop.svc:9093';
+    env('ORDER_DLQ_TOPIC').value = 'order-events-dlq';
+    env('ORDER_DB_HOST').value = 'mysql.eshop.svc';
+    env('ORDER_DB_PASSWORD').valueFrom.secretKeyRef.key = 'pass';
+    env('ORDER_CONSUMER_GROUP').value = 'order-consumer';
+    find(app, 'ScaledObject').spec.triggers[0].metadata.bootstrapServers = 'kafka:9092';
+    expect(checkCrossLayer(app, platformDocs()).problems).toEqual([
+      'Deployment/order-consumer container order-consumer KAFKA_BROKERS: bootstrap "eshop-kafka-bootstrap.eshop.svc:9093" port 9093 is not a plain internal listener port of Kafka eshop (9092)',
+      'Deployment/order-consumer container order-consumer ORDER_DLQ_TOPIC: topic "order-events-dlq" is not a KafkaTopic in the platform render (order-events, order-events.dlq)',
+      'Deployment/order-consumer container order-consumer ORDER_DB_HOST: "mysql.eshop.svc" is not the Service of an InnoDBCluster (platform has eshop-mysql)',
+      'Deployment/order-consumer container order-consumer env ORDER_DB_PASSWORD: Secret "eshop-order-db" has no key "pass" (keys: username, password)',
+      'ScaledObject/order-consumer trigger bootstrapServers: bootstrap "kafka:9092" is not <Kafka name>-kafka-bootstrap of a Kafka in namespace eshop (platform has eshop-kafka-bootstrap)',
+      'ScaledObject/order-consumer: consumer group "order-consumers" differs from ORDER_CONSUMER_GROUP of Deployment/order-consumer (order-consumer)',
+    ]);
+  });
+
+  it('flag NetworkPolicies that block the Kafka listener, the MySQL router ports or DNS', () => {
+    const app = appDocs();
+    const egress = find(app, 'NetworkPolicy').spec.egress;
+    egress[0].ports = [{ port: 9093 }];
+    egress[1].ports = [{ port: 3306 }];
+    egress.pop();
+    expect(checkCrossLayer(app, platformDocs()).problems).toEqual([
+      'Deployment/order-consumer container order-consumer: NetworkPolicies block TCP 9092 to Kafka eshop broker pods',
+      'Deployment/order-consumer container order-consumer: NetworkPolicies block TCP 6446 to MySQL router pods of eshop-mysql',
+      'Deployment/order-consumer: NetworkPolicies block DNS (UDP 53 to kube-dns); no Service name would resolve',
+    ]);
+  });
+
+  it('flag a platform render without Kafka or InnoDBCluster instead of passing vacuously', () => {
+    expect(checkCrossLayer(appDocs(), []).problems).toEqual(expect.arrayContaining(['platform render has no Strimzi Kafka', 'platform render has no InnoDBCluster']));
+  });
+});

@@ -1,0 +1,258 @@
+/**
+ * Cross-layer checks: what the application (cdk8s render) references must be exactly what the platform
+ * (Helm render) defines — read from both renders, never from a shared constant, so a rename on one side
+ * fails here instead of in a cluster.
+ */
+import type { Manifest } from './schema-validator';
+import { arrayOf, containersOf, isObject, labelsOf, nameOf, namespaceOf, objectOf as obj, ofKind, podTemplateOf, scalersOf, selectorMatches } from './policies';
+
+export interface CrossLayerReport {
+  checked: Record<string, number>;
+  problems: string[];
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** Plain env values of a container (valueFrom entries are not included). */
+function envValues(container: Record<string, unknown>): Map<string, string> {
+  return new Map(arrayOf(container['env']).filter((e) => typeof e['value'] === 'string').map((e) => [String(e['name']), String(e['value'])]));
+}
+
+/** host may be "svc", "svc.ns", "svc.ns.svc" or "svc.ns.svc.cluster.local": the Service name and namespace it means. */
+export function serviceOfHost(host: string, defaultNs: string): { service: string; namespace: string } {
+  const [service = '', namespace = defaultNs, ...rest] = host.split('.');
+  const suffix = rest.join('.');
+  if (rest.length > 0 && suffix !== 'svc' && suffix !== 'svc.cluster.local') return { service: host, namespace: '?' };
+  return { service, namespace };
+}
+
+/** Ports a NetworkPolicy rule allows; undefined = all ports. */
+function rulePorts(rule: Record<string, unknown>): { port?: number | string; endPort?: number; protocol: string }[] | undefined {
+  const ports = arrayOf(rule['ports']);
+  if (!Array.isArray(rule['ports']) || ports.length === 0) return undefined;
+  return ports.map((p) => ({
+    protocol: str(p['protocol']) ?? 'TCP',
+    ...(p['port'] !== undefined ? { port: p['port'] as number | string } : {}),
+    ...(typeof p['endPort'] === 'number' ? { endPort: p['endPort'] } : {}),
+  }));
+}
+
+const portAllowed = (allowed: ReturnType<typeof rulePorts>, port: number, protocol = 'TCP'): boolean =>
+  allowed === undefined ||
+  allowed.some((p) => p.protocol === protocol && (p.port === undefined || p.port === port || (typeof p.port === 'number' && p.endPort !== undefined && port >= p.port && port <= p.endPort)));
+
+/** Does a peer (podSelector / namespaceSelector / ipBlock) admit pods with these labels in that namespace? */
+function peerAdmits(peer: Record<string, unknown>, labels: Record<string, string>, namespace: string, policyNs: string): boolean {
+  if (isObject(peer['ipBlock'])) return false; // pod IPs are not pinned; an ipBlock never names our pods reliably
+  const podOk = peer['podSelector'] === undefined || selectorMatches(peer['podSelector'], labels);
+  const nsOk = peer['namespaceSelector'] !== undefined
+    ? selectorMatches(peer['namespaceSelector'], { 'kubernetes.io/metadata.name': namespace })
+    : namespace === policyNs;
+  return podOk && nsOk;
+}
+
+/**
+ * Is traffic from pods `from` to pods `to` on port allowed by the NetworkPolicies in `docs`?
+ * Models the API: isolated in a direction only when some policy selects the pod for that direction.
+ */
+export function trafficAllowed(
+  docs: Manifest[],
+  from: { labels: Record<string, string>; namespace: string },
+  to: { labels: Record<string, string>; namespace: string },
+  port: number,
+  protocol = 'TCP',
+  defaultNs = 'eshop',
+): boolean {
+  const policies = ofKind(docs, 'NetworkPolicy');
+  const applies = (np: Manifest, pod: { labels: Record<string, string>; namespace: string }, dir: 'Ingress' | 'Egress'): boolean => {
+    const spec = obj(np['spec']);
+    // Without policyTypes a policy always isolates ingress, and egress only when it has egress rules.
+    const types = Array.isArray(spec['policyTypes']) ? spec['policyTypes'].map(String) : ['Ingress', ...(spec['egress'] !== undefined ? ['Egress'] : [])];
+    return types.includes(dir) && namespaceOf(np, defaultNs) === pod.namespace && selectorMatches(spec['podSelector'], pod.labels);
+  };
+  const egress = policies.filter((np) => applies(np, from, 'Egress'));
+  const egressOk = egress.length === 0 || egress.some((np) =>
+    arrayOf(obj(np['spec'])['egress']).some((rule) => {
+      const peers = arrayOf(rule['to']);
+      const peerOk = !Array.isArray(rule['to']) || peers.length === 0 || peers.some((p) => peerAdmits(p, to.labels, to.namespace, namespaceOf(np, defaultNs)));
+      return peerOk && portAllowed(rulePorts(rule), port, protocol);
+    }));
+  const ingress = policies.filter((np) => applies(np, to, 'Ingress'));
+  const ingressOk = ingress.length === 0 || ingress.some((np) =>
+    arrayOf(obj(np['spec'])['ingress']).some((rule) => {
+      const peers = arrayOf(rule['from']);
+      const peerOk = !Array.isArray(rule['from']) || peers.length === 0 || peers.some((p) => peerAdmits(p, from.labels, from.namespace, namespaceOf(np, defaultNs)));
+      return peerOk && portAllowed(rulePorts(rule), port, protocol);
+    }));
+  return egressOk && ingressOk;
+}
+
+/** Does some egress rule of the policies selecting these pods allow DNS (UDP 53)? True when egress is not restricted. */
+function dnsAllowed(docs: Manifest[], pod: { labels: Record<string, string>; namespace: string }, defaultNs: string): boolean {
+  const kubeDns = { labels: { 'k8s-app': 'kube-dns' }, namespace: 'kube-system' };
+  return trafficAllowed(docs, pod, kubeDns, 53, 'UDP', defaultNs);
+}
+
+export function checkCrossLayer(app: Manifest[], platform: Manifest[], defaultNs = 'eshop'): CrossLayerReport {
+  const checked: Record<string, number> = {};
+  const problems: string[] = [];
+  const count = (check: string): void => {
+    checked[check] = (checked[check] ?? 0) + 1;
+  };
+  const all = [...platform, ...app];
+
+  // ------------------------------------------------------------------ what the platform defines
+  const kafkas = ofKind(platform, 'Kafka');
+  if (kafkas.length === 0) problems.push('platform render has no Strimzi Kafka');
+  const bootstrap = new Map<string, { namespace: string; ports: number[]; kafka: string }>();
+  for (const k of kafkas) {
+    const listeners = arrayOf(obj(obj(k['spec'])['kafka'])['listeners']);
+    const ports = listeners.filter((l) => l['tls'] === false && l['type'] === 'internal').map((l) => Number(l['port']));
+    bootstrap.set(`${nameOf(k)}-kafka-bootstrap`, { namespace: namespaceOf(k, defaultNs), ports, kafka: nameOf(k) });
+  }
+  const topics = new Map(
+    ofKind(platform, 'KafkaTopic').map((t) => [
+      str(obj(t['spec'])['topicName']) ?? nameOf(t),
+      { cluster: labelsOf(t['metadata'])['strimzi.io/cluster'], partitions: obj(t['spec'])['partitions'] as number | undefined },
+    ]),
+  );
+  for (const [topic, t] of topics) {
+    count('topic-cluster');
+    if (!kafkas.some((k) => nameOf(k) === t.cluster)) problems.push(`KafkaTopic ${topic}: label strimzi.io/cluster=${String(t.cluster)} names no Kafka in the platform render`);
+  }
+  const mysqlClusters = ofKind(platform, 'InnoDBCluster');
+  if (mysqlClusters.length === 0) problems.push('platform render has no InnoDBCluster');
+  const secrets = new Map(
+    ofKind(all, 'Secret').map((s) => [`${namespaceOf(s, defaultNs)}/${nameOf(s)}`, new Set([...Object.keys(obj(s['data'])), ...Object.keys(obj(s['stringData']))])]),
+  );
+  const configMaps = new Map(
+    ofKind(all, 'ConfigMap').map((c) => [`${namespaceOf(c, defaultNs)}/${nameOf(c)}`, new Set([...Object.keys(obj(c['data'])), ...Object.keys(obj(c['binaryData']))])]),
+  );
+
+  const checkBootstrap = (where: string, value: string): { kafka: string; namespace: string; port: number } | undefined => {
+    count('kafka-bootstrap');
+    const found: { kafka: string; namespace: string; port: number }[] = [];
+    for (const server of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const [host = '', portText = ''] = server.split(':');
+      const { service, namespace } = serviceOfHost(host, defaultNs);
+      const b = bootstrap.get(service);
+      const port = Number(portText);
+      if (!b || b.namespace !== namespace) problems.push(`${where}: bootstrap "${server}" is not <Kafka name>-kafka-bootstrap of a Kafka in namespace ${namespace} (platform has ${[...bootstrap.keys()].join(', ') || 'none'})`);
+      else if (!b.ports.includes(port)) problems.push(`${where}: bootstrap "${server}" port ${portText || '(none)'} is not a plain internal listener port of Kafka ${b.kafka} (${b.ports.join(', ') || 'none'})`);
+      else found.push({ kafka: b.kafka, namespace, port });
+    }
+    return found[0];
+  };
+  const checkTopic = (where: string, topic: string, maxReplicas?: number): void => {
+    count('kafka-topic');
+    const t = topics.get(topic);
+    if (!t) problems.push(`${where}: topic "${topic}" is not a KafkaTopic in the platform render (${[...topics.keys()].join(', ') || 'none'})`);
+    else if (maxReplicas !== undefined && (t.partitions === undefined || t.partitions < maxReplicas)) {
+      problems.push(`${where}: max replicas ${maxReplicas} > ${String(t.partitions)} partitions of "${topic}"`);
+    }
+  };
+
+  // ------------------------------------------------------------------ app containers' references
+  const kafkaUsers: { labels: Record<string, string>; namespace: string; where: string; port: number; kafka: string }[] = [];
+  const dbUsers: { labels: Record<string, string>; namespace: string; where: string; cluster: string; port: number }[] = [];
+  for (const { workload, container } of containersOf(app)) {
+    const where = `${String(workload['kind'])}/${nameOf(workload)} container ${String(container['name'])}`;
+    const ns = namespaceOf(workload, defaultNs);
+    const podLabels = labelsOf(obj(podTemplateOf(workload))['metadata']);
+    const env = envValues(container);
+
+    const brokers = env.get('KAFKA_BROKERS');
+    if (brokers !== undefined) {
+      const b = checkBootstrap(`${where} KAFKA_BROKERS`, brokers);
+      if (b) kafkaUsers.push({ labels: podLabels, namespace: ns, where, port: b.port, kafka: b.kafka });
+    }
+    for (const name of ['KAFKA_PRODUCT_TOPIC', 'KAFKA_ORDER_TOPIC', 'ORDER_DLQ_TOPIC']) {
+      const topic = env.get(name);
+      if (topic !== undefined) checkTopic(`${where} ${name}`, topic);
+    }
+    for (const prefix of ['PRODUCT_DB', 'ORDER_DB']) {
+      const host = env.get(`${prefix}_HOST`);
+      if (host === undefined) continue;
+      count('db-host');
+      const { service, namespace } = serviceOfHost(host, ns);
+      const cluster = mysqlClusters.find((c) => nameOf(c) === service && namespaceOf(c, defaultNs) === namespace);
+      const port = Number(env.get(`${prefix}_PORT`) ?? 3306);
+      if (!cluster) problems.push(`${where} ${prefix}_HOST: "${host}" is not the Service of an InnoDBCluster (platform has ${mysqlClusters.map((c) => nameOf(c)).join(', ') || 'none'})`);
+      else if (port !== 3306) problems.push(`${where} ${prefix}_PORT: ${port} is not the router's read-write Service port 3306`);
+      else dbUsers.push({ labels: podLabels, namespace: ns, where, cluster: service, port });
+    }
+
+    for (const e of arrayOf(container['env'])) {
+      const from = obj(e['valueFrom']);
+      for (const [refKind, store] of [['secretKeyRef', secrets], ['configMapKeyRef', configMaps]] as const) {
+        const ref = obj(from[refKind]);
+        if (!isObject(from[refKind])) continue;
+        count('referenced-keys');
+        const keys = store.get(`${ns}/${String(ref['name'])}`);
+        const what = refKind === 'secretKeyRef' ? 'Secret' : 'ConfigMap';
+        if (!keys) problems.push(`${where} env ${String(e['name'])}: ${what} "${String(ref['name'])}" is rendered by neither layer in namespace ${ns}`);
+        else if (!keys.has(String(ref['key']))) problems.push(`${where} env ${String(e['name'])}: ${what} "${String(ref['name'])}" has no key "${String(ref['key'])}" (keys: ${[...keys].join(', ')})`);
+      }
+    }
+    for (const e of arrayOf(container['envFrom'])) {
+      for (const [refKind, store, what] of [['secretRef', secrets, 'Secret'], ['configMapRef', configMaps, 'ConfigMap']] as const) {
+        if (!isObject(e[refKind])) continue;
+        count('referenced-keys');
+        const refName = String(obj(e[refKind])['name']);
+        if (!store.has(`${ns}/${refName}`)) problems.push(`${where} envFrom: ${what} "${refName}" is rendered by neither layer in namespace ${ns}`);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ scalers
+  for (const s of scalersOf(app)) {
+    const where = `${String(s.scaler['kind'])}/${nameOf(s.scaler)}`;
+    const target = ofKind(app, s.targetKind).find((d) => nameOf(d) === s.targetName && namespaceOf(d, defaultNs) === namespaceOf(s.scaler, defaultNs));
+    count('scaler-target');
+    if (!target) {
+      problems.push(`${where}: scaleTargetRef ${s.targetKind}/${s.targetName} is not in the app render`);
+      continue;
+    }
+    const groups = new Set(containersOf([target]).map((c) => envValues(c.container).get('ORDER_CONSUMER_GROUP')).filter((g): g is string => !!g));
+    const spec = obj(s.scaler['spec']);
+    const lagSources: { topic?: string; group?: string; bootstrap?: string }[] =
+      s.scaler['kind'] === 'ScaledObject'
+        ? arrayOf(spec['triggers']).filter((t) => t['type'] === 'kafka').map((t) => {
+            const m = obj(t['metadata']);
+            return { topic: str(m['topic']), group: str(m['consumerGroup']), bootstrap: str(m['bootstrapServers']) };
+          })
+        : arrayOf(spec['metrics']).filter((m) => m['type'] === 'External').map((m) => {
+            const labels = obj(obj(obj(obj(m['external'])['metric'])['selector'])['matchLabels']);
+            return { topic: str(labels['topic']), group: str(labels['consumergroup']) };
+          });
+    for (const lag of lagSources) {
+      if (lag.bootstrap !== undefined) checkBootstrap(`${where} trigger bootstrapServers`, lag.bootstrap);
+      if (lag.topic !== undefined) checkTopic(`${where} lag topic`, lag.topic, s.max);
+      else problems.push(`${where}: lag source names no topic (KEDA metadata.topic / metric label topic)`);
+      count('consumer-group');
+      if (lag.group === undefined) problems.push(`${where}: lag source names no consumer group`);
+      else if (!groups.has(lag.group)) problems.push(`${where}: consumer group "${lag.group}" differs from ORDER_CONSUMER_GROUP of ${s.targetKind}/${s.targetName} (${[...groups].join(', ') || 'unset'})`);
+    }
+  }
+
+  // ------------------------------------------------------------------ network paths
+  for (const u of kafkaUsers) {
+    count('network-kafka');
+    const broker = { labels: { 'strimzi.io/cluster': u.kafka, 'strimzi.io/kind': 'Kafka', 'strimzi.io/name': `${u.kafka}-kafka`, 'strimzi.io/broker-role': 'true' }, namespace: u.namespace };
+    if (!trafficAllowed(all, u, broker, u.port, 'TCP', defaultNs)) problems.push(`${u.where}: NetworkPolicies block TCP ${u.port} to Kafka ${u.kafka} broker pods`);
+  }
+  for (const u of dbUsers) {
+    count('network-mysql');
+    const router = { labels: { 'mysql.oracle.com/cluster': u.cluster, component: 'mysqlrouter', tier: 'mysql' }, namespace: u.namespace };
+    for (const port of [3306, 6446]) {
+      if (!trafficAllowed(all, u, router, port, 'TCP', defaultNs)) problems.push(`${u.where}: NetworkPolicies block TCP ${port} to MySQL router pods of ${u.cluster}`);
+    }
+  }
+  for (const workload of ofKind(app, 'Deployment')) {
+    count('network-dns');
+    const pod = { labels: labelsOf(obj(podTemplateOf(workload))['metadata']), namespace: namespaceOf(workload, defaultNs) };
+    if (!dnsAllowed(all, pod, defaultNs)) problems.push(`Deployment/${nameOf(workload)}: NetworkPolicies block DNS (UDP 53 to kube-dns); no Service name would resolve`);
+  }
+
+  return { checked, problems };
+}
