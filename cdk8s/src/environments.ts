@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { DEFAULT_NAMESPACE, kafka } from './platform-contract';
 
 export const ENVIRONMENT_NAMES = ['kind', 'eks'] as const;
@@ -93,13 +93,22 @@ export interface EnvironmentConfig {
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 }
 
-/** Version of the root package.json: the default image tag and Helm chart version. */
+/** Version of the root package.json (the one declaring the workspaces): default image tag and Helm chart version. */
 export function rootPackageVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version?: unknown };
-  if (typeof pkg.version !== 'string' || pkg.version === '') {
-    throw new Error('package.json (root): "version" must be a non-empty string, the default image tag');
+  // Found by walking up, so it works from src/ (jest) and from build/src/ (compiled) alike.
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown; workspaces?: unknown };
+      if (pkg.workspaces !== undefined) {
+        if (typeof pkg.version !== 'string' || pkg.version === '') {
+          throw new Error(`${file}: version=${JSON.stringify(pkg.version)}: must be a non-empty string (the default image tag)`);
+        }
+        return pkg.version;
+      }
+    }
+    if (dirname(dir) === dir) throw new Error(`no package.json with "workspaces" above ${__dirname}: cannot derive the default image tag`);
   }
-  return pkg.version;
 }
 
 /** Placeholder registry used for eks when ESHOP_IMAGE_REGISTRY is unset (AWS documentation's own placeholder). */

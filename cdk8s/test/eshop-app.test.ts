@@ -1,0 +1,311 @@
+import { Testing } from 'cdk8s';
+import { ConsumerLagAutoscaler } from '../src/constructs/autoscaling';
+import { Microservice, terminationGracePeriodSeconds } from '../src/constructs/microservice';
+import { EKS_REGISTRY_PLACEHOLDER } from '../src/environments';
+import { kafka, secrets } from '../src/platform-contract';
+import { synthEnvironment } from '../src/synth';
+
+type Obj = Record<string, any>;
+
+const NO_ENV = {} as NodeJS.ProcessEnv;
+const synth = (...args: Parameters<typeof synthEnvironment>) => synthEnvironment(args[0], args[1], args[2] ?? NO_ENV) as Obj[];
+const ofKind = (docs: Obj[], kind: string) => docs.filter(d => d.kind === kind);
+const named = (docs: Obj[], kind: string, name: string) => {
+  const found = docs.find(d => d.kind === kind && d.metadata.name === name);
+  if (!found) throw new Error(`no ${kind}/${name}`);
+  return found;
+};
+const podSpecs = (docs: Obj[]) => ofKind(docs, 'Deployment').map(d => d.spec.template.spec);
+const allContainers = (docs: Obj[]) => podSpecs(docs).flatMap(s => [...(s.initContainers ?? []), ...s.containers]);
+
+describe.each(['kind', 'eks'] as const)('%s environment', env => {
+  const docs = synth(env);
+
+  it('deploys the four workloads, each with Service, ServiceAccount, ConfigMap, PDB and ServiceMonitor', () => {
+    const names = ['gateway', 'product', 'order-api', 'order-consumer'];
+    expect(ofKind(docs, 'Deployment').map(d => d.metadata.name).sort()).toEqual([...names].sort());
+    for (const name of names) {
+      for (const kind of ['Service', 'ServiceAccount', 'ConfigMap', 'PodDisruptionBudget', 'ServiceMonitor']) {
+        expect(named(docs, kind, name).metadata.namespace).toBe('eshop');
+      }
+    }
+  });
+
+  it('covers every Deployment with a PDB selecting exactly its pods (maxUnavailable 1)', () => {
+    for (const dep of ofKind(docs, 'Deployment')) {
+      const pdbs = ofKind(docs, 'PodDisruptionBudget').filter(p =>
+        Object.entries(p.spec.selector.matchLabels).every(([k, v]) => dep.spec.template.metadata.labels[k] === v));
+      expect(pdbs).toHaveLength(1);
+      expect(pdbs[0]!.spec.maxUnavailable).toBe(1);
+    }
+  });
+
+  it('gives every container the hardened securityContext, requests and limits, and /tmp as emptyDir', () => {
+    for (const c of allContainers(docs)) {
+      expect(c.securityContext).toEqual({
+        runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      for (const r of ['cpu', 'memory']) {
+        expect(c.resources.requests[r]).toBeDefined();
+        expect(c.resources.limits[r]).toBeDefined();
+      }
+      expect(c.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+    }
+    for (const spec of podSpecs(docs)) {
+      expect(spec.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });
+      expect(spec.automountServiceAccountToken).toBe(false);
+    }
+    for (const sa of ofKind(docs, 'ServiceAccount')) expect(sa.automountServiceAccountToken).toBe(false);
+  });
+
+  it('probes /readyz for readiness (gateway: /healthz) and /healthz for liveness on port http', () => {
+    for (const spec of podSpecs(docs)) {
+      const [c] = spec.containers;
+      expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+      expect(c.startupProbe.httpGet.port).toBe('http');
+      expect(c.readinessProbe.httpGet).toEqual({ path: c.name === 'gateway' ? '/healthz' : '/readyz', port: 'http' });
+    }
+  });
+
+  it('gives pods longer to stop than SHUTDOWN_DELAY_MS + SHUTDOWN_TIMEOUT_MS', () => {
+    for (const name of ['gateway', 'product', 'order-api', 'order-consumer']) {
+      const data = named(docs, 'ConfigMap', name).data;
+      expect(data.SHUTDOWN_DELAY_MS).toBe('5000');
+      const dep = named(docs, 'Deployment', name);
+      expect(dep.spec.template.spec.terminationGracePeriodSeconds * 1000)
+        .toBeGreaterThan(Number(data.SHUTDOWN_DELAY_MS) + Number(data.SHUTDOWN_TIMEOUT_MS));
+    }
+  });
+
+  it('passes DB credentials only as secretKeyRef and keeps no Secret objects or password literals', () => {
+    expect(ofKind(docs, 'Secret')).toHaveLength(0);
+    for (const cm of ofKind(docs, 'ConfigMap')) {
+      expect(Object.keys(cm.data).filter(k => /PASSWORD|_USER$|SECRET|TOKEN/.test(k))).toEqual([]);
+    }
+    const expected: Record<string, { name: string }> = { product: secrets.productDb, 'order-api': secrets.orderDb, 'order-consumer': secrets.orderDb };
+    for (const c of allContainers(docs)) {
+      for (const e of c.env ?? []) {
+        expect(e.value).toBeUndefined();
+        expect(e.valueFrom.secretKeyRef.name).toBe(expected[c.name === 'migrate' ? '' : c.name]?.name ?? e.valueFrom.secretKeyRef.name);
+        expect(['username', 'password']).toContain(e.valueFrom.secretKeyRef.key);
+      }
+    }
+    expect(named(docs, 'Deployment', 'product').spec.template.spec.containers[0].env.map((e: Obj) => e.name))
+      .toEqual(['PRODUCT_DB_USER', 'PRODUCT_DB_PASSWORD']);
+  });
+
+  it('never uses a latest or untagged image', () => {
+    for (const c of allContainers(docs)) {
+      expect(c.image).toMatch(/:[A-Za-z0-9_][A-Za-z0-9_.-]*$/);
+      expect(c.image).not.toMatch(/:latest$/);
+    }
+  });
+
+  it('runs migrations as initContainer `migrate` in product and order-api only', () => {
+    const migrate = (name: string) => named(docs, 'Deployment', name).spec.template.spec.initContainers;
+    expect(migrate('product')).toEqual([expect.objectContaining({ name: 'migrate', args: ['node', 'dist/migrate.js'] })]);
+    expect(migrate('order-api')).toEqual([expect.objectContaining({ name: 'migrate', args: ['node', 'dist/migrate.js'] })]);
+    expect(migrate('gateway')).toBeUndefined();
+    expect(migrate('order-consumer')).toBeUndefined();
+    expect(named(docs, 'Deployment', 'order-consumer').spec.template.spec.containers[0].args).toEqual(['node', 'dist/consumer.js']);
+  });
+
+  it('wires the contract names (bootstrap, topics, group, DB host) into the consumer config', () => {
+    expect(named(docs, 'ConfigMap', 'order-consumer').data).toMatchObject({
+      KAFKA_BROKERS: 'eshop-kafka-bootstrap.eshop.svc:9092',
+      KAFKA_ORDER_TOPIC: 'order-events',
+      ORDER_DLQ_TOPIC: 'order-events.dlq',
+      ORDER_CONSUMER_GROUP: 'order-consumers',
+      ORDER_DB_HOST: 'eshop-mysql.eshop.svc',
+      ORDER_DB_PORT: '3306',
+      ORDER_DB_NAME: 'order_db',
+      ORDER_CONSUMER_PORT: '8083',
+      PRODUCT_SERVICE_URL: 'http://product.eshop.svc:8081',
+    });
+  });
+
+  it('scales order-consumer with a KEDA kafka trigger whose metadata are all strings from the contract', () => {
+    const so = named(docs, 'ScaledObject', 'order-consumer');
+    const [trigger] = so.spec.triggers;
+    expect(trigger.type).toBe('kafka');
+    expect(trigger.metadata).toEqual({
+      bootstrapServers: 'eshop-kafka-bootstrap.eshop.svc:9092',
+      consumerGroup: kafka.orderConsumerGroup,
+      topic: kafka.topics.orderEvents.name,
+      lagThreshold: '100',
+      activationLagThreshold: '10',
+      offsetResetPolicy: 'earliest',
+      allowIdleConsumers: 'false',
+    });
+    for (const v of Object.values(trigger.metadata)) expect(typeof v).toBe('string');
+    expect(so.spec.maxReplicaCount).toBeLessThanOrEqual(kafka.topics.orderEvents.partitions);
+    expect([so.spec.minReplicaCount, so.spec.maxReplicaCount]).toEqual(env === 'kind' ? [1, 4] : [2, 12]);
+    const { behavior } = so.spec.advanced.horizontalPodAutoscalerConfig;
+    for (const dir of ['scaleUp', 'scaleDown']) {
+      expect(behavior[dir].stabilizationWindowSeconds).toEqual(expect.any(Number));
+      expect(behavior[dir].policies.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('leaves spec.replicas to the autoscalers and never scales one Deployment twice', () => {
+    const owners = [
+      ...ofKind(docs, 'HorizontalPodAutoscaler').map(h => h.spec.scaleTargetRef.name),
+      ...ofKind(docs, 'ScaledObject').map(s => s.spec.scaleTargetRef.name),
+    ];
+    expect(new Set(owners).size).toBe(owners.length);
+    for (const name of owners) expect(named(docs, 'Deployment', name).spec.replicas).toBeUndefined();
+    for (const name of ['gateway', 'product', 'order-api']) {
+      expect(named(docs, 'HorizontalPodAutoscaler', name).spec.metrics).toEqual([
+        { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+      ]);
+    }
+  });
+
+  it('lets product be called only by gateway, order-api and order-consumer', () => {
+    const np = named(docs, 'NetworkPolicy', 'product');
+    expect(np.spec.podSelector.matchLabels['app.kubernetes.io/name']).toBe('product');
+    expect(np.spec.ingress).toHaveLength(1);
+    expect(np.spec.ingress[0].from.map((f: Obj) => f.podSelector.matchLabels['app.kubernetes.io/name']).sort())
+      .toEqual(['gateway', 'order-api', 'order-consumer']);
+    expect(np.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 'http' }]);
+  });
+
+  it('denies all app traffic by default and allows DNS, Kafka and MySQL router egress where needed', () => {
+    const deny = named(docs, 'NetworkPolicy', 'eshop-app-default-deny');
+    expect(deny.spec).toEqual({
+      podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'eshop', 'app.kubernetes.io/managed-by': 'cdk8s' } },
+      policyTypes: ['Ingress', 'Egress'],
+    });
+    const dns = named(docs, 'NetworkPolicy', 'eshop-app-allow-dns').spec.egress[0];
+    expect(dns.ports).toEqual([{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }]);
+    for (const name of ['product', 'order-api', 'order-consumer']) {
+      const egress = named(docs, 'NetworkPolicy', name).spec.egress as Obj[];
+      expect(egress).toContainEqual({ to: [{ podSelector: { matchLabels: { 'strimzi.io/cluster': 'eshop', 'strimzi.io/kind': 'Kafka' } } }], ports: [{ protocol: 'TCP', port: 9092 }] });
+      expect(egress).toContainEqual({
+        to: [{ podSelector: { matchLabels: { 'mysql.oracle.com/cluster': 'eshop-mysql', component: 'mysqlrouter' } } }],
+        ports: [{ protocol: 'TCP', port: 3306 }, { protocol: 'TCP', port: 6446 }],
+      });
+    }
+    const gatewayEgress = named(docs, 'NetworkPolicy', 'gateway').spec.egress as Obj[];
+    expect(gatewayEgress.map(e => [e.to[0].podSelector.matchLabels['app.kubernetes.io/name'], e.ports[0].port]))
+      .toEqual([['product', 8081], ['order-api', 8082]]);
+  });
+
+  it('routes the Ingress to the gateway Service port http', () => {
+    const ing = named(docs, 'Ingress', 'gateway');
+    expect(ing.spec.rules[0].http.paths[0].backend).toEqual({ service: { name: 'gateway', port: { name: 'http' } } });
+    expect(ing.spec.ingressClassName).toBe(env === 'kind' ? 'traefik' : 'alb');
+  });
+});
+
+describe('environment specifics', () => {
+  it('eks images come from ESHOP_IMAGE_REGISTRY, kind images are bare repository names', () => {
+    const eks = synth('eks', undefined, { ESHOP_IMAGE_REGISTRY: '123456789012.dkr.ecr.eu-west-1.amazonaws.com' });
+    expect(named(eks, 'Deployment', 'order-consumer').spec.template.spec.containers[0].image)
+      .toBe('123456789012.dkr.ecr.eu-west-1.amazonaws.com/eshop/order:0.1.0');
+    expect(named(synth('eks'), 'Deployment', 'gateway').spec.template.spec.containers[0].image)
+      .toBe(`${EKS_REGISTRY_PLACEHOLDER}/eshop/gateway:0.1.0`);
+    expect(named(synth('kind'), 'Deployment', 'gateway').spec.template.spec.containers[0].image).toBe('eshop/gateway:0.1.0');
+  });
+
+  it('refuses ESHOP_IMAGE_TAG=latest, naming the field', () => {
+    expect(() => synth('kind', undefined, { ESHOP_IMAGE_TAG: 'latest' })).toThrow(/image\.tag="latest"/);
+  });
+
+  it('annotates eks ServiceAccounts with the IRSA role only when ESHOP_IRSA_ROLE_ARN is set, and validates it', () => {
+    const arn = 'arn:aws:iam::123456789012:role/eshop-app';
+    for (const sa of ofKind(synth('eks', undefined, { ESHOP_IRSA_ROLE_ARN: arn }), 'ServiceAccount')) {
+      expect(sa.metadata.annotations).toEqual({ 'eks.amazonaws.com/role-arn': arn });
+    }
+    for (const sa of ofKind(synth('eks'), 'ServiceAccount')) expect(sa.metadata.annotations).toBeUndefined();
+    expect(() => synth('eks', undefined, { ESHOP_IRSA_ROLE_ARN: 'eshop-app' })).toThrow(/ESHOP_IRSA_ROLE_ARN/);
+  });
+
+  it('eks spreads hard over zones and soft over nodes; kind spreads softly (its nodes have no zone label)', () => {
+    const spread = (docs: Obj[]) => named(docs, 'Deployment', 'product').spec.template.spec.topologySpreadConstraints
+      .map((t: Obj) => [t.topologyKey, t.whenUnsatisfiable]);
+    expect(spread(synth('eks'))).toEqual([['topology.kubernetes.io/zone', 'DoNotSchedule'], ['kubernetes.io/hostname', 'ScheduleAnyway']]);
+    expect(spread(synth('kind'))).toEqual([['topology.kubernetes.io/zone', 'ScheduleAnyway'], ['kubernetes.io/hostname', 'ScheduleAnyway']]);
+  });
+
+  it('eks uses an internet-facing ALB with ip targets; the gateway then accepts traffic from any source', () => {
+    const eks = synth('eks');
+    expect(named(eks, 'Ingress', 'gateway').metadata.annotations).toMatchObject({
+      'alb.ingress.kubernetes.io/scheme': 'internet-facing',
+      'alb.ingress.kubernetes.io/target-type': 'ip',
+    });
+    expect(named(eks, 'NetworkPolicy', 'gateway').spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 'http' }] }]);
+    const kindIngress = named(synth('kind'), 'NetworkPolicy', 'gateway').spec.ingress[0];
+    expect(kindIngress.from).toEqual([{ namespaceSelector: {}, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } } }]);
+  });
+});
+
+describe('order-consumer autoscaling modes', () => {
+  it('hpa-external yields an autoscaling/v2 HPA on the lag metric and no ScaledObject', () => {
+    const docs = synth('eks', { orderConsumer: { autoscaling: { mode: 'hpa-external' } } });
+    expect(ofKind(docs, 'ScaledObject')).toHaveLength(0);
+    const hpa = named(docs, 'HorizontalPodAutoscaler', 'order-consumer');
+    expect(hpa.apiVersion).toBe('autoscaling/v2');
+    expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 12 });
+    expect(hpa.spec.metrics).toEqual([{
+      type: 'External',
+      external: {
+        metric: { name: 'kafka_consumergroup_lag', selector: { matchLabels: { consumergroup: 'order-consumers', topic: 'order-events' } } },
+        target: { type: 'AverageValue', averageValue: '100' },
+      },
+    }]);
+    expect(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds).toBe(300);
+    expect(named(docs, 'Deployment', 'order-consumer').spec.replicas).toBeUndefined();
+  });
+
+  it('none yields fixed replicas and no autoscaler for the consumer', () => {
+    const docs = synth('kind', { orderConsumer: { autoscaling: { mode: 'none', replicas: 3 } } });
+    expect(ofKind(docs, 'ScaledObject')).toHaveLength(0);
+    expect(ofKind(docs, 'HorizontalPodAutoscaler').map(h => h.metadata.name)).not.toContain('order-consumer');
+    expect(named(docs, 'Deployment', 'order-consumer').spec.replicas).toBe(3);
+  });
+
+  it('throws at synth time when maxReplicas exceeds the partitions of order-events', () => {
+    expect(() => synth('eks', { orderConsumer: { autoscaling: { maxReplicas: 13 } } }))
+      .toThrow(/orderConsumer\.autoscaling\.maxReplicas=13: must be ≤ the 12 partitions of order-events/);
+    expect(() => synth('eks', { orderConsumer: { autoscaling: { mode: 'hpa-external', maxReplicas: 24 } } })).toThrow(/maxReplicas=24/);
+  });
+
+  it('the construct itself refuses maxReplicas above the partitions it is given', () => {
+    const chart = Testing.chart();
+    expect(() => new ConsumerLagAutoscaler(chart, 'x', {
+      mode: 'keda', deploymentName: 'c', labels: {}, bootstrapServers: 'b:9092', partitions: 3,
+      minReplicas: 1, maxReplicas: 4, lagThreshold: '100', activationLagThreshold: '10', offsetResetPolicy: 'earliest',
+    })).toThrow(/c: maxReplicas=4: must be ≤ 3/);
+  });
+});
+
+describe('Microservice', () => {
+  const base = {
+    name: 'svc', role: 'api' as const, image: 'eshop/svc:1.0.0', port: 9000, env: { A: '1' },
+    resources: { requests: { cpu: '10m', memory: '10Mi' }, limits: { cpu: '100m', memory: '100Mi' } },
+    shutdown: { delayMs: 5000, timeoutMs: 20000 }, topologySpread: { zone: 'ScheduleAnyway', hostname: 'ScheduleAnyway' } as const,
+    version: '1.0.0',
+  };
+
+  it('rolls pods when the ConfigMap changes (checksum annotation)', () => {
+    const hash = (env: Record<string, string>) => {
+      const chart = Testing.chart();
+      new Microservice(chart, 'm', { ...base, env });
+      return Testing.synth(chart).find(d => d.kind === 'Deployment').spec.template.metadata.annotations['checksum/config'];
+    };
+    expect(hash({ A: '1' })).toBe(hash({ A: '1' }));
+    expect(hash({ A: '1' })).not.toBe(hash({ A: '2' }));
+  });
+
+  it('rejects a variable that is both plain and secret, naming it', () => {
+    expect(() => new Microservice(Testing.chart(), 'm', { ...base, secretEnv: { A: { secretName: 's', key: 'k' } } }))
+      .toThrow(/svc: env\.A="1": also listed in secretEnv/);
+  });
+
+  it('derives the grace period from the shutdown budget', () => {
+    expect(terminationGracePeriodSeconds({ delayMs: 5000, timeoutMs: 20000 })).toBe(30);
+  });
+});
