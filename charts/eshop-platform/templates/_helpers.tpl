@@ -125,15 +125,15 @@ types and ranges; these rules relate several values.
 */}}
 {{- define "eshop-platform.validateValues" -}}
 {{- $messages := list -}}
-{{- $messages = append $messages (include "eshop-platform.validateValues.partitions" .) -}}
-{{- $messages = append $messages (include "eshop-platform.validateValues.kafkaNodes" .) -}}
-{{- $messages = append $messages (include "eshop-platform.validateValues.mysql" .) -}}
-{{- $messages = append $messages (include "eshop-platform.validateValues.appSecrets" .) -}}
-{{- $messages = append $messages (include "eshop-platform.validateValues.existingSecretKeys" .) -}}
-{{- $messages = append $messages (include "eshop-platform.validateValues.externalMetrics" .) -}}
+{{- $messages = append $messages (include "eshop-platform.validateValues.partitions" . | trim) -}}
+{{- $messages = append $messages (include "eshop-platform.validateValues.kafkaNodes" . | trim) -}}
+{{- $messages = append $messages (include "eshop-platform.validateValues.mysql" . | trim) -}}
+{{- $messages = append $messages (include "eshop-platform.validateValues.appSecrets" . | trim) -}}
+{{- $messages = append $messages (include "eshop-platform.validateValues.existingSecretKeys" . | trim) -}}
+{{- $messages = append $messages (include "eshop-platform.validateValues.externalMetrics" . | trim) -}}
 {{- $messages = without $messages "" -}}
 {{- if $messages }}
-{{- printf "\nVALUES VALIDATION:\n%s" (join "\n" $messages) | fail -}}
+{{- printf "\nVALUES VALIDATION:\n%s" (join "\n\n" $messages) | fail -}}
 {{- end }}
 {{- end }}
 
