@@ -1,12 +1,13 @@
 /**
- * Rendering for the offline checks: Helm (lint + template of charts/eshop-platform with stub subcharts,
- * since operator charts cannot be downloaded here), cdk8s (in-memory synth per environment), YAML loading.
+ * Rendering for the offline checks: Helm (lint + template of charts/eshop-platform through the chart's own
+ * charts/render-ci.sh, which stubs the operator subcharts that cannot be downloaded here), cdk8s (in-memory
+ * synth per environment, and its Helm-format chart), YAML loading.
  */
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import type { Manifest } from './schema-validator';
 
 export const ROOT = path.resolve(__dirname, '../../..');
@@ -18,27 +19,6 @@ export type Environment = (typeof ENVIRONMENTS)[number];
 
 /** Kubernetes version of the pinned schemas; templates see the same version through .Capabilities. */
 export const KUBE_VERSION = '1.36.0';
-/**
- * API versions the operators install. Passing them lets templates that check .Capabilities.APIVersions
- * render their custom resources, so those get validated too.
- */
-export const OPERATOR_API_VERSIONS = [
-  'kafka.strimzi.io/v1',
-  'keda.sh/v1alpha1',
-  'mysql.oracle.com/v2',
-  'monitoring.coreos.com/v1',
-  'k6.io/v1alpha1',
-  'kafka.strimzi.io/v1/Kafka',
-  'kafka.strimzi.io/v1/KafkaTopic',
-  'kafka.strimzi.io/v1/KafkaNodePool',
-  'kafka.strimzi.io/v1/KafkaUser',
-  'keda.sh/v1alpha1/ScaledObject',
-  'mysql.oracle.com/v2/InnoDBCluster',
-  'monitoring.coreos.com/v1/ServiceMonitor',
-  'monitoring.coreos.com/v1/PrometheusRule',
-  'monitoring.coreos.com/v1/PodMonitor',
-  'k6.io/v1alpha1/TestRun',
-];
 
 const sources = new WeakMap<object, string>();
 /** The file a rendered document came from (Helm's `# Source:` line or the synth file), when known. */
@@ -76,7 +56,7 @@ export function helmBinary(): string {
 }
 
 let workDir: string | undefined;
-/** One temp folder per process for Helm's homes and chart copies; removed on exit. */
+/** One temp folder per process for Helm's homes; removed on exit. */
 function tempRoot(): string {
   if (!workDir) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'eshop-k8s-'));
@@ -108,88 +88,52 @@ export function helm(args: string[]): string {
   }
 }
 
-interface ChartDependency {
-  name: string;
-  version?: string;
-  repository?: string;
-  alias?: string;
-}
-
-/** The lowest version a constraint such as "~0.45.0", "^3.1", ">=1.2.0 <2" or "1.2.x" admits. */
-export function stubVersion(constraint: string | undefined): string {
-  const m = /(\d+)(?:\.(\d+|x|\*))?(?:\.(\d+|x|\*))?(-[0-9A-Za-z.-]+)?/.exec(constraint ?? '');
-  if (!m) return '0.0.1';
-  const part = (p: string | undefined): string => (p === undefined || p === 'x' || p === '*' ? '0' : p);
-  return `${m[1]}.${part(m[2])}.${part(m[3])}${m[4] ?? ''}`;
-}
-
-/**
- * A copy of the chart in a temp folder whose charts/ holds a stub (Chart.yaml only) for every dependency
- * that is not vendored. The stubs render nothing, so only our own templates are rendered and validated.
- */
-export function chartWithStubs(chartDir: string = PLATFORM_CHART): { dir: string; stubs: string[] } {
-  if (!existsSync(path.join(chartDir, 'Chart.yaml'))) throw new Error(`no chart at ${path.relative(ROOT, chartDir)} (Chart.yaml missing)`);
-  const dir = mkdtempSync(path.join(tempRoot(), `${path.basename(chartDir)}-`));
-  cpSync(chartDir, dir, { recursive: true });
-  const chart = parseYaml(readFileSync(path.join(dir, 'Chart.yaml'), 'utf8')) as { dependencies?: ChartDependency[] };
-  const chartsDir = path.join(dir, 'charts');
-  mkdirSync(chartsDir, { recursive: true });
-  const vendored = readdirSync(chartsDir);
-  const stubs: string[] = [];
-  for (const dep of chart.dependencies ?? []) {
-    if (dep.repository?.startsWith('file://')) continue;
-    if (vendored.some((f) => f === dep.name || f.startsWith(`${dep.name}-`))) continue;
-    const stubDir = path.join(chartsDir, dep.name);
-    mkdirSync(stubDir, { recursive: true });
-    const version = stubVersion(dep.version);
-    writeFileSync(
-      path.join(stubDir, 'Chart.yaml'),
-      stringify({ apiVersion: 'v2', name: dep.name, version, description: 'Offline stub: the real chart comes from helm dependency update.' }),
-    );
-    stubs.push(`${dep.alias ?? dep.name}@${version}`);
-  }
-  return { dir, stubs };
-}
-
 export interface PlatformScenario {
-  /** e.g. "ci/kind-values.yaml" or "values-eks.yaml". */
+  /** The ci scenario, e.g. "kind" for ci/kind-values.yaml. */
   name: string;
-  /** Values files (absolute) on top of the chart's values.yaml, in order. */
+  /** Values files in the order helm gets them: the `# ci-base:` environment file (if any), then the ci file. */
   valuesFiles: string[];
 }
 
-/** Every ci/*-values.yaml scenario, plus the two user-facing environment files values-kind.yaml and values-eks.yaml. */
+/** charts/render-ci.sh (owned by the chart): the one way CI renders a chart scenario with stub subcharts. */
+export const RENDER_CI = path.join(ROOT, 'charts/render-ci.sh');
+
+/** Every ci/<name>-values.yaml of the chart, with the environment values file its `# ci-base:` header names. */
 export function platformScenarios(chartDir: string = PLATFORM_CHART): PlatformScenario[] {
   const ciDir = path.join(chartDir, 'ci');
-  const ci = existsSync(ciDir) ? readdirSync(ciDir).filter((f) => f.endsWith('-values.yaml')).sort() : [];
-  if (ci.length === 0) throw new Error(`no ci/*-values.yaml scenarios in ${path.relative(ROOT, chartDir)}`);
-  const scenarios = ci.map((f) => ({ name: `ci/${f}`, valuesFiles: [path.join(ciDir, f)] }));
-  for (const env of ENVIRONMENTS) scenarios.push(platformEnvironment(env, chartDir));
-  return scenarios;
+  const files = existsSync(ciDir) ? readdirSync(ciDir).filter((f) => f.endsWith('-values.yaml')).sort() : [];
+  if (files.length === 0) throw new Error(`no ci/*-values.yaml scenarios in ${path.relative(ROOT, chartDir)}`);
+  return files.map((f) => {
+    const file = path.join(ciDir, f);
+    const base = /^# ci-base: *(\S+)/m.exec(readFileSync(file, 'utf8'))?.[1];
+    if (!base) throw new Error(`${path.relative(ROOT, file)} has no '# ci-base: <file|none>' header line`);
+    return { name: f.replace(/-values\.yaml$/, ''), valuesFiles: [...(base === 'none' ? [] : [path.join(chartDir, base)]), file] };
+  });
 }
 
-/** The values a user installs for an environment: values-<env>.yaml on top of values.yaml. */
-export function platformEnvironment(env: Environment, chartDir: string = PLATFORM_CHART): PlatformScenario {
-  const file = path.join(chartDir, `values-${env}.yaml`);
-  if (!existsSync(file)) throw new Error(`${path.relative(ROOT, file)} is missing`);
-  return { name: `values-${env}.yaml`, valuesFiles: [file] };
+/**
+ * The platform scenario paired with an app environment: ci/<env>-values.yaml, which must refine
+ * values-<env>.yaml (what users install), so the cross-layer check sees what a cluster would get.
+ */
+export function platformScenarioFor(env: Environment, chartDir: string = PLATFORM_CHART): PlatformScenario {
+  const scenario = platformScenarios(chartDir).find((s) => s.name === env);
+  const base = path.join(chartDir, `values-${env}.yaml`);
+  if (!scenario) throw new Error(`no ci/${env}-values.yaml in ${path.relative(ROOT, chartDir)} to pair with the cdk8s ${env} environment`);
+  if (scenario.valuesFiles[0] !== base) throw new Error(`ci/${env}-values.yaml must have '# ci-base: values-${env}.yaml'`);
+  return scenario;
 }
 
-const valuesArgs = (files: string[]): string[] => files.flatMap((f) => ['--values', f]);
-
-export function lintChart(chartDir: string, valuesFiles: string[] = []): string {
-  return helm(['lint', '--strict', chartDir, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, ...valuesArgs(valuesFiles)]);
-}
-
-export function templateChart(chartDir: string, valuesFiles: string[] = [], release = RELEASE): Manifest[] {
-  const out = helm([
-    'template', release, chartDir,
-    '--namespace', NAMESPACE,
-    '--kube-version', KUBE_VERSION,
-    ...OPERATOR_API_VERSIONS.flatMap((v) => ['--api-versions', v]),
-    ...valuesArgs(valuesFiles),
-  ]);
-  return loadYamlDocs(out, `helm template ${release}`);
+function renderCi(chartDir: string, scenario: string, lint: boolean): { stdout: string; stderr: string } {
+  if (!existsSync(RENDER_CI)) throw new Error('charts/render-ci.sh is missing: it renders chart scenarios with stub subcharts');
+  const result = spawnSync('bash', [RENDER_CI, chartDir, scenario, ...(lint ? ['--lint'] : [])], {
+    env: { ...helmEnv(), HELM: helmBinary(), RELEASE, NAMESPACE, KUBE_VERSION },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.status !== 0) {
+    throw new Error(`charts/render-ci.sh ${path.relative(ROOT, chartDir)} ${scenario}${lint ? ' --lint' : ''} failed (exit ${String(result.status)}):\n${result.stderr}${result.stdout}`.trim());
+  }
+  return { stdout: result.stdout, stderr: result.stderr };
 }
 
 export interface PlatformRender {
@@ -197,19 +141,29 @@ export interface PlatformRender {
   docs: Manifest[];
   /** A second, independent render: generated secrets must differ from the first. */
   again: Manifest[];
+  /** `helm lint --strict` output (it passed, or renderPlatform threw). */
   lint: string;
-  stubs: string[];
 }
 
-/** Lints and renders one scenario (twice, for the generated-secret check) from a stubbed copy of the chart. */
-export function renderPlatform(scenario: PlatformScenario, chart = chartWithStubs()): PlatformRender {
-  return {
-    scenario,
-    lint: lintChart(chart.dir, scenario.valuesFiles),
-    docs: templateChart(chart.dir, scenario.valuesFiles),
-    again: templateChart(chart.dir, scenario.valuesFiles),
-    stubs: chart.stubs,
-  };
+/** Lints (--strict) and renders one ci scenario twice through charts/render-ci.sh. */
+export function renderPlatform(scenario: PlatformScenario, chartDir: string = PLATFORM_CHART): PlatformRender {
+  const first = renderCi(chartDir, scenario.name, true);
+  const second = renderCi(chartDir, scenario.name, false);
+  const origin = `helm template ${scenario.name}`;
+  return { scenario, lint: first.stderr, docs: loadYamlDocs(first.stdout, origin), again: loadYamlDocs(second.stdout, origin) };
+}
+
+const valuesArgs = (files: string[]): string[] => files.flatMap((f) => ['--values', f]);
+
+/** `helm lint --strict` of a chart that has no dependencies to stub (e.g. the cdk8s Helm chart). */
+export function lintChart(chartDir: string, valuesFiles: string[] = []): string {
+  return helm(['lint', '--strict', chartDir, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, ...valuesArgs(valuesFiles)]);
+}
+
+/** `helm template` of a chart that has no dependencies to stub. */
+export function templateChart(chartDir: string, release: string, valuesFiles: string[] = []): Manifest[] {
+  const out = helm(['template', release, chartDir, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, ...valuesArgs(valuesFiles)]);
+  return loadYamlDocs(out, `helm template ${release}`);
 }
 
 // ----------------------------------------------------------------------------------------------- cdk8s
