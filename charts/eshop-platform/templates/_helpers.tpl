@@ -221,6 +221,11 @@ eshop-platform: app.orderConsumer.autoscaling=hpa-external needs an external-met
     kafka_consumergroup_lag: set prometheus-adapter.enabled=true (and kafka.metrics.podMonitor.enabled=true
     so Prometheus scrapes the Kafka exporter).
 {{- end }}
+{{- if and .Values.kafka.metrics.podMonitor.enabled (not (index .Values "kube-prometheus-stack").enabled) (not (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/PodMonitor")) }}
+eshop-platform: kafka.metrics.podMonitor.enabled needs the prometheus-operator CRDs: set
+    kube-prometheus-stack.enabled=true, or install prometheus-operator first (offline rendering:
+    helm template --api-versions monitoring.coreos.com/v1/PodMonitor).
+{{- end }}
 {{- if and (eq .Values.app.orderConsumer.autoscaling "hpa-external") (not .Values.kafka.metrics.podMonitor.enabled) }}
 eshop-platform: app.orderConsumer.autoscaling=hpa-external reads the lag from Prometheus: set
     kafka.metrics.podMonitor.enabled=true so the Kafka exporter is scraped.
