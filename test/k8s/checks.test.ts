@@ -121,6 +121,19 @@ describe('cross-layer checks', () => {
     ]);
   });
 
+  it('read settings from envFrom ConfigMaps (with prefix) and configMapKeyRef, not only literal env', () => {
+    const app = appDocs();
+    const c = find(app, 'Deployment').spec.template.spec.containers[0];
+    c.env = c.env.filter((e: { name: string }) => !['KAFKA_BROKERS', 'ORDER_CONSUMER_GROUP', 'ORDER_DB_HOST'].includes(e.name));
+    c.envFrom = [{ configMapRef: { name: 'order-consumer' } }, { configMapRef: { name: 'order-consumer' }, prefix: 'OLD_' }];
+    c.env.push({ name: 'ORDER_CONSUMER_GROUP', valueFrom: { configMapKeyRef: { name: 'order-consumer', key: 'GROUP' } } });
+    app.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'order-consumer', namespace: 'eshop' }, data: { KAFKA_BROKERS: 'eshop-kafka-bootstrap:9092', ORDER_DB_HOST: 'eshop-mysql', GROUP: 'orders' } });
+    expect(checkCrossLayer(app, platformDocs()).problems).toEqual([
+      'ScaledObject/order-consumer: consumer group "order-consumers" differs from ORDER_CONSUMER_GROUP of Deployment/order-consumer (orders)',
+    ]);
+    expect(checkCrossLayer(app, platformDocs()).checked).toMatchObject({ 'kafka-bootstrap': 2, 'db-host': 1, 'network-kafka': 1 });
+  });
+
   it('flag NetworkPolicies that block the Kafka listener, the MySQL router ports or DNS', () => {
     const app = appDocs();
     const egress = find(app, 'NetworkPolicy').spec.egress;

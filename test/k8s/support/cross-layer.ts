@@ -13,9 +13,35 @@ export interface CrossLayerReport {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-/** Plain env values of a container (valueFrom entries are not included). */
-function envValues(container: Record<string, unknown>): Map<string, string> {
-  return new Map(arrayOf(container['env']).filter((e) => typeof e['value'] === 'string').map((e) => [String(e['name']), String(e['value'])]));
+type ConfigMapData = Map<string, Record<string, string>>;
+
+/** ns/name → data of every ConfigMap in the docs. */
+function configMapData(docs: Manifest[], defaultNs: string): ConfigMapData {
+  return new Map(
+    ofKind(docs, 'ConfigMap').map((c) => [`${namespaceOf(c, defaultNs)}/${nameOf(c)}`, Object.fromEntries(Object.entries(obj(c['data'])).map(([k, v]) => [k, String(v)]))]),
+  );
+}
+
+/**
+ * The environment a container sees, as far as manifests tell: envFrom ConfigMaps (with their prefix), then
+ * env values and configMapKeyRefs, later entries winning as in the kubelet. Secret values are not resolved.
+ */
+export function effectiveEnv(container: Record<string, unknown>, namespace: string, configMaps: ConfigMapData): Map<string, string> {
+  const env = new Map<string, string>();
+  for (const source of arrayOf(container['envFrom'])) {
+    const data = isObject(source['configMapRef']) ? configMaps.get(`${namespace}/${String(obj(source['configMapRef'])['name'])}`) : undefined;
+    for (const [k, v] of Object.entries(data ?? {})) env.set(`${str(source['prefix']) ?? ''}${k}`, v);
+  }
+  for (const e of arrayOf(container['env'])) {
+    const name = String(e['name']);
+    const ref = obj(obj(e['valueFrom'])['configMapKeyRef']);
+    if (typeof e['value'] === 'string') env.set(name, e['value']);
+    else if (ref['name'] !== undefined) {
+      const value = configMaps.get(`${namespace}/${String(ref['name'])}`)?.[String(ref['key'])];
+      if (value !== undefined) env.set(name, value);
+    } else env.delete(name);
+  }
+  return env;
 }
 
 /** host may be "svc", "svc.ns", "svc.ns.svc" or "svc.ns.svc.cluster.local": the Service name and namespace it means. */
@@ -100,6 +126,9 @@ export function checkCrossLayer(app: Manifest[], platform: Manifest[], defaultNs
     checked[check] = (checked[check] ?? 0) + 1;
   };
   const all = [...platform, ...app];
+  const cmData = configMapData(all, defaultNs);
+  const envValues = (workload: Manifest, container: Record<string, unknown>): Map<string, string> =>
+    effectiveEnv(container, namespaceOf(workload, defaultNs), cmData);
 
   // ------------------------------------------------------------------ what the platform defines
   const kafkas = ofKind(platform, 'Kafka');
@@ -159,7 +188,7 @@ export function checkCrossLayer(app: Manifest[], platform: Manifest[], defaultNs
     const where = `${String(workload['kind'])}/${nameOf(workload)} container ${String(container['name'])}`;
     const ns = namespaceOf(workload, defaultNs);
     const podLabels = labelsOf(obj(podTemplateOf(workload))['metadata']);
-    const env = envValues(container);
+    const env = envValues(workload, container);
 
     const brokers = env.get('KAFKA_BROKERS');
     if (brokers !== undefined) {
@@ -213,7 +242,7 @@ export function checkCrossLayer(app: Manifest[], platform: Manifest[], defaultNs
       problems.push(`${where}: scaleTargetRef ${s.targetKind}/${s.targetName} is not in the app render`);
       continue;
     }
-    const groups = new Set(containersOf([target]).map((c) => envValues(c.container).get('ORDER_CONSUMER_GROUP')).filter((g): g is string => !!g));
+    const groups = new Set(containersOf([target]).map((c) => envValues(target, c.container).get('ORDER_CONSUMER_GROUP')).filter((g): g is string => !!g));
     const spec = obj(s.scaler['spec']);
     const lagSources: { topic?: string; group?: string; bootstrap?: string }[] =
       s.scaler['kind'] === 'ScaledObject'
