@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one entry point for running the platform on a development machine or in CI.
 #
-#   local/platform.sh deps           install what is missing: Debian packages, npm packages, Kafka jars
+#   local/platform.sh deps           install what is missing: Debian packages, npm packages, helm, Kafka jars
 #   local/platform.sh infra          deps, then MariaDB + Kafka + topics; writes .local/stack.env
 #   local/platform.sh up             infra, build, migrations, services, demo catalog; prints the URLs
 #   local/platform.sh down           stop the services, Kafka and MariaDB (data is kept)
@@ -64,6 +64,38 @@ npm_deps() {
   [[ -x $NODE ]] || die "$NODE is missing: the 'node' devDependency provides Node 24; run npm ci"
 }
 
+# Helm lints and renders the charts in the test suite (test/k8s). It is in neither Debian nor npm: `go install`
+# builds the pinned version from the Go module proxy into .local/tools/bin, where the tests look for it.
+HELM_VERSION=v3.22.0
+HELM_BIN="$LOCAL_DIR/tools/bin/helm"
+
+# The helm module version a binary was built from (exact, from its Go build info); without go, what
+# `helm version` reports (a `go install` build reports only major.minor, e.g. v3.22).
+helm_installed_version() {
+  [[ -x $HELM_BIN ]] || return 0
+  if command -v go >/dev/null; then
+    go version -m "$HELM_BIN" 2>/dev/null | awk '$1 == "mod" && $2 == "helm.sh/helm/v3" { print $3 }'
+  else
+    "$HELM_BIN" version --template '{{.Version}}' 2>/dev/null || true
+  fi
+}
+
+helm_deps() {
+  local installed
+  installed=$(helm_installed_version)
+  if [[ $installed == "$HELM_VERSION" || $installed == "${HELM_VERSION%.*}" ]]; then return 0; fi
+  command -v go >/dev/null ||
+    die "go not found: it builds helm $HELM_VERSION (go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION); install Go, or put a helm $HELM_VERSION binary at $HELM_BIN"
+  log "installing helm $HELM_VERSION into .local/tools/bin (go install: about 6 minutes on 2 cores with cold Go caches)"
+  local out
+  if ! out=$(GOBIN="$(dirname "$HELM_BIN")" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION failed (output above)"
+  fi
+  installed=$(helm_installed_version)
+  [[ $installed == "$HELM_VERSION" ]] || die "$HELM_BIN reports helm '${installed:-?}' after installing $HELM_VERSION"
+}
+
 deps() {
   local packages=(mariadb-server)
   # Present on the project's machines, but a bare Debian needs them too.
@@ -73,6 +105,7 @@ deps() {
   command -v npm >/dev/null || packages+=(nodejs npm)
   apt_install_missing "${packages[@]}"
   npm_deps
+  helm_deps
   "$KAFKA_SH" fetch
 }
 
