@@ -1,4 +1,4 @@
-import { checkCrossLayer } from './support/cross-layer';
+import { checkAutoscalingAgreement, checkCrossLayer, mergeValues } from './support/cross-layer';
 import { checkPolicies, formatViolation, imageProblem, literalCredentials, literalCredentialsInSource, secretsNotGenerated } from './support/policies';
 import { validateAll, formatError } from './support/schema-validator';
 import { appDocs, find, platformDocs } from './fixtures/factories';
@@ -144,6 +144,17 @@ describe('cross-layer checks', () => {
       'Deployment/order-consumer container order-consumer: NetworkPolicies block TCP 9092 to Kafka eshop broker pods',
       'Deployment/order-consumer container order-consumer: NetworkPolicies block TCP 6446 to MySQL router pods of eshop-mysql',
       'Deployment/order-consumer: NetworkPolicies block DNS (UDP 53 to kube-dns); no Service name would resolve',
+    ]);
+  });
+
+  it('flag platform values that do not expect the consumer autoscaling the app renders', () => {
+    const values = { app: { orderConsumer: { maxReplicas: 4, autoscaling: 'keda' } }, keda: { enabled: true } };
+    expect(checkAutoscalingAgreement(appDocs(), values)).toEqual([]);
+    const wrong = mergeValues(values, { app: { orderConsumer: { maxReplicas: 12, autoscaling: 'hpa-external' } }, keda: { enabled: false }, 'prometheus-adapter': { enabled: true } });
+    expect(checkAutoscalingAgreement(appDocs(), wrong)).toEqual([
+      'app renders consumer autoscaling "keda", platform values app.orderConsumer.autoscaling is "hpa-external"',
+      'app scales order-consumer to 4, platform values app.orderConsumer.maxReplicas is 12',
+      'app renders a ScaledObject but the platform values do not enable keda',
     ]);
   });
 

@@ -1,6 +1,6 @@
-import { checkCrossLayer } from './support/cross-layer';
+import { checkAutoscalingAgreement, checkCrossLayer } from './support/cross-layer';
 import { checkPolicies, formatViolation, nameOf, namespaceOf } from './support/policies';
-import { ENVIRONMENTS, platformScenarioFor, renderPlatform, synthApp } from './support/render';
+import { ENVIRONMENTS, platformScenarioFor, platformScenarios, platformValues, renderPlatform, synthApp, type Environment, type PlatformScenario } from './support/render';
 import type { Manifest } from './support/schema-validator';
 
 /**
@@ -8,12 +8,38 @@ import type { Manifest } from './support/schema-validator';
  * what the app references (bootstrap servers, topics, consumer group, DB host, secrets, network paths) is
  * read from the platform render itself, not from a shared constant.
  */
-describe.each(ENVIRONMENTS)('app and platform together, environment %s', (env) => {
+interface Pairing {
+  label: string;
+  env: Environment;
+  overrides?: unknown;
+  scenario: () => PlatformScenario;
+}
+const pairings: Pairing[] = [
+  ...ENVIRONMENTS.map((env) => ({ label: env, env, scenario: () => platformScenarioFor(env) })),
+  {
+    label: 'kind with hpa-external consumer autoscaling',
+    env: 'kind',
+    overrides: { orderConsumer: { autoscaling: { mode: 'hpa-external' } } },
+    scenario: () => {
+      const s = platformScenarios().find((p) => p.name === 'hpa-external');
+      if (!s) throw new Error('no ci/hpa-external-values.yaml scenario in the platform chart');
+      return s;
+    },
+  },
+];
+
+describe.each(pairings)('app and platform together: $label', ({ env, overrides, scenario }) => {
   let app: Manifest[];
   let platform: Manifest[];
+  let values: unknown;
   beforeAll(() => {
-    app = synthApp(env);
-    platform = renderPlatform(platformScenarioFor(env)).docs;
+    app = synthApp(env, overrides);
+    platform = renderPlatform(scenario()).docs;
+    values = platformValues(scenario());
+  });
+
+  it('the platform values expect the consumer autoscaling the app renders (mode, ceiling, KEDA or prometheus-adapter)', () => {
+    expect(checkAutoscalingAgreement(app, values)).toEqual([]);
   });
 
   it('the app references exactly the Kafka bootstrap, topics, consumer group, DB host, secrets and ports the platform defines', () => {

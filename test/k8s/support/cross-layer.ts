@@ -285,3 +285,33 @@ export function checkCrossLayer(app: Manifest[], platform: Manifest[], defaultNs
 
   return { checked, problems };
 }
+
+/** Deep merge of Helm values (maps merge, everything else replaces), as `helm -f a -f b` does. */
+export function mergeValues(base: unknown, over: unknown): unknown {
+  if (!isObject(base) || !isObject(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = mergeValues(base[k], v);
+  return out;
+}
+
+/**
+ * The consumer autoscaling the app renders must be what the platform values were set up for: the same
+ * mode and ceiling as `app.orderConsumer`, KEDA installed for a ScaledObject, prometheus-adapter for an
+ * External-metric HPA (and not KEDA too: both would serve external.metrics.k8s.io).
+ */
+export function checkAutoscalingAgreement(app: Manifest[], values: unknown, consumer = 'order-consumer'): string[] {
+  const v = obj(values);
+  const declared = obj(obj(v['app'])['orderConsumer']);
+  const enabled = (key: string): boolean => obj(v[key])['enabled'] === true;
+  const scalers = scalersOf(app).filter((s) => s.targetName === consumer);
+  const external = scalers.some((s) => s.scaler['kind'] === 'HorizontalPodAutoscaler' && arrayOf(obj(s.scaler['spec'])['metrics']).some((m) => m['type'] === 'External'));
+  const mode = scalers.some((s) => s.scaler['kind'] === 'ScaledObject') ? 'keda' : external ? 'hpa-external' : 'none';
+  const problems: string[] = [];
+  if (declared['autoscaling'] !== mode) problems.push(`app renders consumer autoscaling "${mode}", platform values app.orderConsumer.autoscaling is "${String(declared['autoscaling'])}"`);
+  const max = scalers[0]?.max;
+  if (mode !== 'none' && declared['maxReplicas'] !== max) problems.push(`app scales ${consumer} to ${String(max)}, platform values app.orderConsumer.maxReplicas is ${String(declared['maxReplicas'])}`);
+  if (mode === 'keda' && !enabled('keda')) problems.push('app renders a ScaledObject but the platform values do not enable keda');
+  if (mode === 'hpa-external' && !enabled('prometheus-adapter')) problems.push('app renders an External-metric HPA but the platform values do not enable prometheus-adapter');
+  if (enabled('keda') && enabled('prometheus-adapter')) problems.push('platform values enable both keda and prometheus-adapter: both serve external.metrics.k8s.io');
+  return problems;
+}

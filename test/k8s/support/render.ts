@@ -7,7 +7,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { mergeValues } from './cross-layer';
 import type { Manifest } from './schema-validator';
 
 export const ROOT = path.resolve(__dirname, '../../..');
@@ -121,6 +122,13 @@ export function platformScenarioFor(env: Environment, chartDir: string = PLATFOR
   if (!scenario) throw new Error(`no ci/${env}-values.yaml in ${path.relative(ROOT, chartDir)} to pair with the cdk8s ${env} environment`);
   if (scenario.valuesFiles[0] !== base) throw new Error(`ci/${env}-values.yaml must have '# ci-base: values-${env}.yaml'`);
   return scenario;
+}
+
+/** The values helm sees for a scenario: values.yaml, then each values file, merged. */
+export function platformValues(scenario: PlatformScenario, chartDir: string = PLATFORM_CHART): unknown {
+  return [path.join(chartDir, 'values.yaml'), ...scenario.valuesFiles]
+    .map((f) => parseYaml(readFileSync(f, 'utf8')) as unknown)
+    .reduce((merged, next) => mergeValues(merged, next), {});
 }
 
 function renderCi(chartDir: string, scenario: string, lint: boolean): { stdout: string; stderr: string } {
