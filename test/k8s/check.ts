@@ -6,9 +6,9 @@
  *   npm run k8s:check -- kind          only what concerns kind (ci/kind scenario, kind app, kind pairing)
  */
 import path from 'node:path';
-import { checkCrossLayer } from './support/cross-layer';
+import { checkAutoscalingAgreement, checkCrossLayer } from './support/cross-layer';
 import { checkPolicies, formatViolation, secretsNotGenerated } from './support/policies';
-import { ENVIRONMENTS, platformScenarioFor, platformScenarios, renderPlatform, ROOT, synthApp, type Environment, type PlatformRender } from './support/render';
+import { ENVIRONMENTS, platformScenarioFor, platformScenarios, platformValues, renderPlatform, ROOT, synthApp, type Environment, type PlatformRender } from './support/render';
 import { formatError, validateAll, type Manifest } from './support/schema-validator';
 
 interface Outcome {
@@ -72,12 +72,14 @@ for (const env of envs) {
   );
   outcomes.push(
     run(`cross-layer ${env} app ↔ platform ${env}`, () => {
-      const platform = (renders.get(env) ?? renderPlatform(platformScenarioFor(env))).docs;
+      const scenario = platformScenarioFor(env);
+      const platform = (renders.get(env) ?? renderPlatform(scenario)).docs;
       const cross = checkCrossLayer(app, platform);
+      const autoscaling = checkAutoscalingAgreement(app, platformValues(scenario));
       const combined = checkPolicies([...platform, ...app], { complete: true });
       return {
         summary: `${total(cross.checked)} references checked [${Object.entries(cross.checked).map(([k, v]) => `${k} ${v}`).join(', ')}]`,
-        failures: [...cross.problems, ...combined.violations.map(formatViolation)],
+        failures: [...cross.problems, ...autoscaling, ...combined.violations.map(formatViolation)],
       };
     }),
   );
