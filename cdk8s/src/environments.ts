@@ -111,8 +111,6 @@ export function rootPackageVersion(): string {
   }
 }
 
-/** Placeholder registry used for eks when ESHOP_IMAGE_REGISTRY is unset (AWS documentation's own placeholder). */
-export const EKS_REGISTRY_PLACEHOLDER = 'aws_account_id.dkr.ecr.region.amazonaws.com';
 
 const CPU_HPA = 70;
 const SHUTDOWN = { delayMs: 5000, timeoutMs: 20000 } as const;
@@ -180,7 +178,9 @@ export function environmentConfig(name: EnvironmentName, env: NodeJS.ProcessEnv 
       return {
         name,
         namespace: DEFAULT_NAMESPACE,
-        image: { registry: env.ESHOP_IMAGE_REGISTRY || EKS_REGISTRY_PLACEHOLDER, tag, pullPolicy: 'IfNotPresent' },
+        // Unset: bare eshop/<service> names, which `skaffold run -p eks --default-repo …` rewrites to what it
+        // pushed. `helm install` of the packaged chart needs the registry (main.ts refuses to package without).
+        image: { ...(env.ESHOP_IMAGE_REGISTRY ? { registry: env.ESHOP_IMAGE_REGISTRY } : {}), tag, pullPolicy: 'IfNotPresent' },
         gateway: api(),
         product: api(10),
         orderApi: api(10),

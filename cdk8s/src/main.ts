@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'cdk8s';
-import { ENVIRONMENT_NAMES, EnvironmentName, EKS_REGISTRY_PLACEHOLDER } from './environments';
+import { ENVIRONMENT_NAMES, EnvironmentName } from './environments';
 import { buildApp, resolveConfig } from './synth';
 
 /**
@@ -20,8 +20,11 @@ function main(): void {
     const outdir = cliOutdir ?? join(__dirname, '..', '..', 'dist', env);
     if (!cliOutdir) rmSync(outdir, { recursive: true, force: true });
     const config = resolveConfig(env);
-    if (env === 'eks' && config.image.registry === EKS_REGISTRY_PLACEHOLDER) {
-      console.warn(`eks: ESHOP_IMAGE_REGISTRY is not set; images use the placeholder registry ${EKS_REGISTRY_PLACEHOLDER}`);
+    if (env === 'eks' && config.image.registry === undefined) {
+      const why = 'eks: ESHOP_IMAGE_REGISTRY is not set, so images are the bare names eshop/<service>';
+      // A packaged chart goes to `helm install` as is: nothing would rewrite the names, pods could not pull.
+      if (cliOutdir) throw new Error(`${why}; set it (e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com) to package the eks chart`);
+      console.warn(`${why} (fine for skaffold -p eks --default-repo, which rewrites them)`);
     }
     const app = new App({ outdir });
     buildApp(app, config);

@@ -1,7 +1,6 @@
 import { Testing } from 'cdk8s';
 import { ConsumerLagAutoscaler } from '../src/constructs/autoscaling';
 import { Microservice, terminationGracePeriodSeconds } from '../src/constructs/microservice';
-import { EKS_REGISTRY_PLACEHOLDER } from '../src/environments';
 import { kafka, secrets } from '../src/platform-contract';
 import { synthEnvironment } from '../src/synth';
 
@@ -201,12 +200,12 @@ describe.each(['kind', 'eks'] as const)('%s environment', env => {
 });
 
 describe('environment specifics', () => {
-  it('eks images come from ESHOP_IMAGE_REGISTRY, kind images are bare repository names', () => {
+  it('eks images come from ESHOP_IMAGE_REGISTRY; without it (skaffold --default-repo) and on kind they are bare repository names', () => {
     const eks = synth('eks', undefined, { ESHOP_IMAGE_REGISTRY: '123456789012.dkr.ecr.eu-west-1.amazonaws.com' });
     expect(named(eks, 'Deployment', 'order-consumer').spec.template.spec.containers[0].image)
       .toBe('123456789012.dkr.ecr.eu-west-1.amazonaws.com/eshop/order:0.1.0');
     expect(named(synth('eks'), 'Deployment', 'gateway').spec.template.spec.containers[0].image)
-      .toBe(`${EKS_REGISTRY_PLACEHOLDER}/eshop/gateway:0.1.0`);
+      .toBe('eshop/gateway:0.1.0');
     expect(named(synth('kind'), 'Deployment', 'gateway').spec.template.spec.containers[0].image).toBe('eshop/gateway:0.1.0');
   });
 

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { checkPolicies, formatViolation, literalCredentialsInSource } from './support/policies';
@@ -41,7 +41,9 @@ it('no cdk8s source or config writes down a password or token', () => {
 
 describe('cdk8s app packaged as Helm charts (npm run -w cdk8s synth:helm)', () => {
   beforeAll(() => {
-    execFileSync('npm', ['run', '--silent', '-w', 'cdk8s', 'synth:helm'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A packaged eks chart goes to `helm install` as is, so it needs the registry its images are pulled from.
+    const env = { ...process.env, ESHOP_IMAGE_REGISTRY: '123456789012.dkr.ecr.eu-west-1.amazonaws.com' };
+    execFileSync('npm', ['run', '--silent', '-w', 'cdk8s', 'synth:helm'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   }, 120_000);
 
   it.each(ENVIRONMENTS)('%s: lints --strict and templates the same documents as the in-memory synth', (env) => {
@@ -52,4 +54,13 @@ describe('cdk8s app packaged as Helm charts (npm run -w cdk8s synth:helm)', () =
     const id = (d: Manifest): string => `${String(d['kind'])}/${String((d['metadata'] as { name?: string }).name)}`;
     expect(rendered.map(id).sort()).toEqual(synthApp(env).map(id).sort());
   });
+
+  // Last: the refused run leaves dist/helm/eks behind half-written (cdk8s synth empties its output first).
+  it('refuses to package the eks chart without ESHOP_IMAGE_REGISTRY (nothing would rewrite the bare image names)', () => {
+    const env = { ...process.env };
+    delete env['ESHOP_IMAGE_REGISTRY'];
+    const run = spawnSync('node', ['scripts/synth-helm.mjs', 'eks'], { cwd: path.join(ROOT, 'cdk8s'), env, encoding: 'utf8' });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/ESHOP_IMAGE_REGISTRY is not set/);
+  }, 60_000);
 });
