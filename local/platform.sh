@@ -96,6 +96,25 @@ helm_deps() {
   [[ $installed == "$HELM_VERSION" ]] || die "$HELM_BIN reports helm '${installed:-?}' after installing $HELM_VERSION"
 }
 
+# eks-cluster.yaml is validated against eksctl's own ClusterConfig schema (test/k8s/clusters.test.ts). It ships
+# inside the eksctl Go module; v0.215.0 is the newest the Go module proxy serves (github.com/eksctl-io/eksctl
+# is refused). Only the schema file is kept, in the download cache.
+EKSCTL_VERSION=v0.215.0
+eksctl_schema() {
+  local dest="$LOCAL_DIR/cache/eksctl-$EKSCTL_VERSION/schema.json" modcache dir
+  [[ -f $dest ]] && return 0
+  command -v go >/dev/null || die "go not found: it downloads eksctl $EKSCTL_VERSION's ClusterConfig schema (Go module proxy)"
+  log "fetching eksctl $EKSCTL_VERSION's ClusterConfig schema (Go module proxy)"
+  modcache=$(mktemp -d)
+  # shellcheck disable=SC2064 # expand now: the folder is local to this function
+  trap "rm -rf '$modcache'" RETURN
+  dir=$(GOMODCACHE="$modcache" GOFLAGS=-modcacherw go mod download -json "github.com/weaveworks/eksctl@$EKSCTL_VERSION" |
+    "$NODE" -e 'let s=""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).Dir))') ||
+    die "go mod download github.com/weaveworks/eksctl@$EKSCTL_VERSION failed"
+  mkdir -p "$(dirname "$dest")"
+  cp "$dir/pkg/apis/eksctl.io/v1alpha5/assets/schema.json" "$dest.tmp" && mv "$dest.tmp" "$dest"
+}
+
 deps() {
   local packages=(mariadb-server)
   # Present on the project's machines, but a bare Debian needs them too.
@@ -105,8 +124,12 @@ deps() {
   command -v npm >/dev/null || packages+=(nodejs npm)
   apt_install_missing "${packages[@]}"
   npm_deps
-  helm_deps
+  # Building helm is CPU-bound (minutes on a cold machine), the Kafka jars are downloads: overlap them.
+  local tools_pid
+  (helm_deps && eksctl_schema) &
+  tools_pid=$!
   "$KAFKA_SH" fetch
+  wait "$tools_pid" || die "installing helm or the eksctl schema failed (see above)"
 }
 
 # --------------------------------------------------------------------------------------------- infra
