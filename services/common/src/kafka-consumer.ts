@@ -138,7 +138,7 @@ export class EventConsumer<T = EventEnvelope> {
       }),
       retried: metrics.counter({
         name: 'kafka_consumer_message_retries_total',
-        help: 'Retries of messages after a transient failure.',
+        help: 'Attempts repeated after a failed one (transient failures, and non-transient ones until maxAttempts).',
         labelNames: labels,
       }),
       deadLettered: metrics.counter({
@@ -162,6 +162,10 @@ export class EventConsumer<T = EventEnvelope> {
         labelNames: labels,
       }),
     };
+    // Every series of this group and topic exists from the start, so rate() and alerts (DLQ) see a 0 before the first event.
+    for (const counter of [this.m.processed, this.m.failed, this.m.retried, this.m.deadLettered]) counter.inc(this.labels, 0);
+    this.m.duration.zero(this.labels);
+    this.m.assignedPartitions.set(this.labels, 0);
   }
 
   private get labels() {

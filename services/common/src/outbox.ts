@@ -87,6 +87,7 @@ export class Outbox {
   private readonly kafka: Kafka;
   private producer: Producer | undefined;
   private readonly logger: Logger;
+  private readonly metrics: Metrics;
   private readonly pollIntervalMs: number;
   private readonly batchSize: number;
   private running = false;
@@ -105,6 +106,7 @@ export class Outbox {
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.batchSize = options.batchSize ?? 500;
     const { metrics } = options;
+    this.metrics = metrics;
     this.published = metrics.counter({
       name: 'outbox_events_published_total',
       help: 'Outbox events published to Kafka.',
@@ -253,7 +255,7 @@ export class Outbox {
 
   private async connectedProducer(): Promise<Producer> {
     if (!this.producer) {
-      const producer = createIdempotentProducer(this.kafka, { retries: 4 });
+      const producer = createIdempotentProducer(this.kafka, { retries: 4, metrics: this.metrics });
       await producer.connect();
       this.producer = producer;
     }

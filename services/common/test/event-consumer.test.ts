@@ -32,7 +32,7 @@ describe('EventConsumer (real Kafka)', () => {
   beforeEach(async () => {
     topic = await createTopic('consumer-test', 2);
     dlq = await createTopic('consumer-test-dlq', 1);
-    producer = createIdempotentProducer(kafka);
+    producer = createIdempotentProducer(kafka, { metrics: new Metrics('consumer-test-producer') });
     await producer.connect();
   });
 

@@ -70,7 +70,7 @@ export async function createRuntime(
     throw err;
   }
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.kafkaClientId, logger });
-  const producer = createIdempotentProducer(kafka);
+  const producer = createIdempotentProducer(kafka, { metrics });
   const kafkaReadiness = new KafkaReadiness(kafka);
   // Writes never wait for Kafka: the relay connects (and reconnects) on its own. One replica at a time
   // publishes (relay lease), so running it in both processes is safe and keeps either one self-sufficient.

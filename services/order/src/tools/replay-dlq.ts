@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { configOrExit, createIdempotentProducer, createKafka, createLogger, type IHeaders, type Kafka, type Logger } from '@eshop/common';
+import { configOrExit, createIdempotentProducer, createKafka, createLogger, Metrics, type IHeaders, type Kafka, type Logger } from '@eshop/common';
 import { loadReplayConfig } from '../config';
 
 export interface ReplayOptions {
@@ -12,6 +12,8 @@ export interface ReplayOptions {
   dryRun?: boolean;
   /** Replay to this topic instead of each message's dlq-original-topic header. */
   toTopic?: string;
+  /** Where the producer's kafka_producer_* metrics go; a one-off CLI run has no scraper, so a throwaway registry by default. */
+  metrics?: Metrics;
   /** Called per message (the CLI prints a line). */
   onMessage?: (line: ReplayedMessage) => void;
 }
@@ -65,7 +67,7 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayS
   const summary: ReplaySummary = { replayed: 0, skipped: 0 };
   if (remaining.size === 0) return summary;
 
-  const producer = createIdempotentProducer(kafka);
+  const producer = createIdempotentProducer(kafka, { metrics: options.metrics ?? new Metrics('order-dlq-replay') });
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
   await producer.connect();
   await consumer.connect();
