@@ -45,13 +45,38 @@ function requestContext(): RequestHandler {
   };
 }
 
+function templateOf(baseUrl: string, route: unknown): string | undefined {
+  const path = (route as { path?: unknown } | undefined)?.path;
+  if (typeof path !== 'string') return undefined;
+  // A router's root route (`router.get('/')` mounted at /products) is /products, not /products/.
+  return baseUrl && path === '/' ? baseUrl : `${baseUrl}${path}`;
+}
+
+const matchedTemplates = new WeakMap<express.Request, string>();
+
+/**
+ * Notes the route template when the router matches it. Read at the end instead, a request that fails
+ * inside a mounted router would be labelled with the router-relative path (`POST /` for a 409 on
+ * `POST /orders`): Express has restored `req.baseUrl` by the time the app's error handler answers.
+ */
+function captureRouteTemplate(req: express.Request): void {
+  let route: unknown = (req as { route?: unknown }).route;
+  Object.defineProperty(req, 'route', {
+    configurable: true,
+    enumerable: true,
+    get: () => route,
+    set: (value: unknown) => {
+      route = value;
+      const template = templateOf(req.baseUrl, value);
+      if (template !== undefined) matchedTemplates.set(req, template);
+    },
+  });
+}
+
 /** Route template of the matched handler, so metrics never carry raw ids. */
 export function routeTemplate(req: express.Request): string {
-  const route = (req as { route?: { path?: unknown } }).route;
-  if (route && typeof route.path === 'string') {
-    // A router's root route (`router.get('/')` mounted at /products) is /products, not /products/.
-    return req.baseUrl && route.path === '/' ? req.baseUrl : `${req.baseUrl}${route.path}`;
-  }
+  const template = matchedTemplates.get(req) ?? templateOf(req.baseUrl, (req as { route?: unknown }).route);
+  if (template !== undefined) return template;
   return req.baseUrl ? `${req.baseUrl}/*` : 'unmatched';
 }
 
@@ -67,6 +92,7 @@ function httpMetrics(metrics: Metrics, logger: Logger, accessLog: boolean): Requ
   });
   return (req, res, next) => {
     const start = process.hrtime.bigint();
+    captureRouteTemplate(req);
     inFlight.inc();
     res.once('close', () => {
       inFlight.dec();

@@ -1,4 +1,4 @@
-import type { Express } from 'express';
+import { Router, type Express } from 'express';
 import request from 'supertest';
 import { AppError, Metrics, ServiceState, createHttpApp, createLogger, listen, type ReadinessCheck } from '@eshop/common';
 
@@ -125,6 +125,23 @@ describe('standard HTTP app', () => {
     expect(text).toMatch(/http_server_request_duration_seconds_count\{service="test",method="GET",route="\/things\/:id",status_code="200"\} 2/);
     expect(text).not.toContain('/things/17');
     expect(text).toContain('process_cpu_seconds_total');
+  });
+
+  it('labels a request that fails inside a mounted router with its full route template', async () => {
+    const orders = Router();
+    orders.post('/', () => {
+      throw new AppError({ status: 409, code: 'insufficient_stock', detail: 'not enough stock' });
+    });
+    orders.get('/:id', (req) => {
+      throw AppError.notFound('order', String(req.params.id));
+    });
+    const { app } = buildApp([], (a) => a.use('/orders', orders));
+    expect((await request(app).post('/orders').send({})).status).toBe(409);
+    expect((await request(app).get('/orders/42')).status).toBe(404);
+    const text = (await request(app).get('/metrics')).text;
+    expect(text).toMatch(/http_server_request_duration_seconds_count\{service="test",method="POST",route="\/orders",status_code="409"\} 1/);
+    expect(text).toMatch(/http_server_request_duration_seconds_count\{service="test",method="GET",route="\/orders\/:id",status_code="404"\} 1/);
+    expect(text).not.toMatch(/route="\/(:id)?"/);
   });
 
   it('is not ready while a dependency fails, while starting, or while draining', async () => {
