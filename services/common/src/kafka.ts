@@ -92,13 +92,14 @@ export function createIdempotentProducer(kafka: Kafka, options: IdempotentProduc
   return instrumentProducer(producer, options.metrics);
 }
 
-interface ProducerMetrics {
+export interface ProducerMetrics {
   sent: Counter<'topic'>;
   failures: Counter<'topic'>;
   duration: Histogram<'topic'>;
 }
 
-function producerMetrics(metrics: Metrics): ProducerMetrics {
+/** Registers the kafka_producer_* metrics (idempotent), so /metrics lists them before the first producer exists. */
+export function producerMetrics(metrics: Metrics): ProducerMetrics {
   return {
     sent: metrics.counter({
       name: 'kafka_producer_messages_sent_total',

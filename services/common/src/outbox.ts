@@ -3,7 +3,7 @@ import { QueryTypes, Transaction, type Sequelize } from 'sequelize';
 import type { Kafka, Producer, Message } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Migration } from './db';
-import { createIdempotentProducer, type EventEnvelope } from './kafka';
+import { createIdempotentProducer, producerMetrics, type EventEnvelope } from './kafka';
 import type { Metrics } from './metrics';
 
 /** An event to publish once the surrounding transaction commits. */
@@ -107,6 +107,7 @@ export class Outbox {
     this.batchSize = options.batchSize ?? 500;
     const { metrics } = options;
     this.metrics = metrics;
+    producerMetrics(metrics); // the relay creates its producer lazily; its metrics are listed from the start
     this.published = metrics.counter({
       name: 'outbox_events_published_total',
       help: 'Outbox events published to Kafka.',
