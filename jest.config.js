@@ -1,7 +1,7 @@
 /** One jest run for every workspace: unit tests, and integration tests against the local MariaDB and Kafka. */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/services', '<rootDir>/cdk8s', '<rootDir>/test'],
+  roots: ['<rootDir>/services', '<rootDir>/cdk8s', '<rootDir>/test', '<rootDir>/dashboards'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   moduleNameMapper: {
