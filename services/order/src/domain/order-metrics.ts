@@ -43,8 +43,10 @@ export function orderMetrics(metrics: Metrics): OrderMetrics {
   });
   const modes: OrderMode[] = ['sync', 'async'];
   for (const mode of modes) {
-    for (const outcome of ['confirmed', 'rejected', 'failed'] satisfies OrderOutcome[]) orders.inc({ mode, outcome }, 0);
+    for (const outcome of ['confirmed', 'rejected'] satisfies OrderOutcome[]) orders.inc({ mode, outcome }, 0);
   }
+  // Only these exist: an async order that cannot be recorded gets a 5xx before it was ever accepted.
+  orders.inc({ mode: 'sync', outcome: 'failed' }, 0);
   orders.inc({ mode: 'async', outcome: 'accepted' }, 0);
   for (const from of ORDER_STATUSES) for (const to of nextStatuses(from)) transitions.inc({ from, to }, 0);
   compensationFailures.inc(0);
