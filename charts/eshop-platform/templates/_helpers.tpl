@@ -131,6 +131,7 @@ types and ranges; these rules relate several values.
 {{- $messages = append $messages (include "eshop-platform.validateValues.appSecrets" . | trim) -}}
 {{- $messages = append $messages (include "eshop-platform.validateValues.existingSecretKeys" . | trim) -}}
 {{- $messages = append $messages (include "eshop-platform.validateValues.externalMetrics" . | trim) -}}
+{{- $messages = append $messages (include "eshop-platform.validateValues.alerts" . | trim) -}}
 {{- $messages = without $messages "" -}}
 {{- if $messages }}
 {{- printf "\nVALUES VALIDATION:\n%s" (join "\n\n" $messages) | fail -}}
@@ -229,5 +230,13 @@ eshop-platform: kafka.metrics.podMonitor.enabled needs the prometheus-operator C
 {{- if and (eq .Values.app.orderConsumer.autoscaling "hpa-external") (not .Values.kafka.metrics.podMonitor.enabled) }}
 eshop-platform: app.orderConsumer.autoscaling=hpa-external reads the lag from Prometheus: set
     kafka.metrics.podMonitor.enabled=true so the Kafka exporter is scraped.
+{{- end }}
+{{- end }}
+
+{{- define "eshop-platform.validateValues.alerts" -}}
+{{- if and .Values.alerts.enabled (not (index .Values "kube-prometheus-stack").enabled) (not (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/PrometheusRule")) }}
+eshop-platform: alerts.enabled needs the prometheus-operator CRDs (PrometheusRule): set
+    kube-prometheus-stack.enabled=true, or install prometheus-operator first (offline rendering:
+    helm template --api-versions monitoring.coreos.com/v1/PrometheusRule).
 {{- end }}
 {{- end }}
