@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one entry point for running the platform on a development machine or in CI.
 #
-#   local/platform.sh deps           install what is missing: Debian packages, npm packages, helm, Kafka jars
+#   local/platform.sh deps           install what is missing: Debian packages (incl. prometheus/promtool), npm packages, helm, Kafka jars
 #   local/platform.sh infra          deps, then MariaDB + Kafka + topics; writes .local/stack.env
 #   local/platform.sh up             infra, build, migrations, services, demo catalog; prints the URLs
 #   local/platform.sh down           stop the services, Kafka and MariaDB (data is kept)
@@ -122,6 +122,9 @@ deps() {
   command -v mvn >/dev/null || packages+=(maven)
   command -v curl >/dev/null || packages+=(curl)
   command -v npm >/dev/null || packages+=(nodejs npm)
+  # promtool checks and unit-tests the alert rules, and the observability test runs a real Prometheus
+  # (test/observability): Debian's prometheus ships both (2.42, ~12 s to install).
+  command -v promtool >/dev/null || packages+=(prometheus)
   apt_install_missing "${packages[@]}"
   npm_deps
   # Building helm is CPU-bound (minutes on a cold machine), the Kafka jars are downloads: overlap them.
