@@ -1,12 +1,12 @@
-// `npm run -w cdk8s import`: regenerates imports/ from the pinned CRD files in ../shared/k8s-schemas (offline).
+// `npm run -w cdk8s import`: regenerates imports/ from the pinned CRD files in test/k8s/schemas (offline).
 // Each generated file gets a header naming its source; the files are never edited by hand.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-const schemas = process.env.ESHOP_K8S_SCHEMAS ?? '../../shared/k8s-schemas';
+const schemas = process.env.ESHOP_K8S_SCHEMAS ?? '../test/k8s/schemas';
 const crds = [
-  // module name, CRD file, where it comes from (see k8s-schemas/README.md)
+  // module name, CRD file, where it comes from (see test/k8s/schemas/UPSTREAM.md)
   ['keda', 'crds/keda/keda.sh_scaledobjects.yaml', 'kedacore/keda v2.20.2'],
   ['monitoring', 'crds/prometheus-operator/monitoring.coreos.com_servicemonitors.yaml', 'prometheus-operator v0.93.0'],
   ['k6', 'crds/k6-operator/k6.io_testruns.yaml', 'grafana/k6-operator v1.6.0'],

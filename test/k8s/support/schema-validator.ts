@@ -1,5 +1,5 @@
 /**
- * Strict, offline validation of Kubernetes manifests against the pinned schemas in ../shared/k8s-schemas:
+ * Strict, offline validation of Kubernetes manifests against the pinned schemas in test/k8s/schemas:
  * the Kubernetes 1.36 OpenAPI documents (built-in kinds, by `x-kubernetes-group-version-kind`) and every
  * served version of every CRD under crds/<project>/ (crds-legacy/ is deliberately not loaded).
  *
@@ -14,7 +14,7 @@ import Ajv, { type AnySchemaObject, type ErrorObject, type ValidateFunction } fr
 import addFormats from 'ajv-formats';
 import { parseAllDocuments } from 'yaml';
 
-export const SCHEMAS_DIR = process.env.ESHOP_K8S_SCHEMAS ?? path.resolve(__dirname, '../../../../shared/k8s-schemas');
+export const SCHEMAS_DIR = process.env.ESHOP_K8S_SCHEMAS ?? path.resolve(__dirname, '../schemas');
 
 const K8S_ID = 'k8s-openapi';
 const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
