@@ -111,6 +111,17 @@ describe('strict schema validator', () => {
     ]);
   });
 
+  it("reads Go regex patterns with an inline flag group (PrometheusRule's partial_response_strategy ^(?i)(abort|warn)?$)", () => {
+    const rule = (strategy: string) => ({
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PrometheusRule',
+      metadata: { name: 'r', namespace: 'eshop' },
+      spec: { groups: [{ name: 'g', partial_response_strategy: strategy, rules: [{ alert: 'A', expr: 'up == 0' }] }] },
+    });
+    expect(errorsOf(rule('WARN'))).toEqual([]);
+    expect(errorsOf(rule('ignore'))).toHaveLength(1);
+  });
+
   it('knows every built-in kind the platform uses and every served CRD version', () => {
     expect(sharedValidator().knownKinds).toEqual(
       expect.arrayContaining([

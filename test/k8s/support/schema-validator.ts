@@ -122,6 +122,18 @@ function addFormatsTolerant(ajv: Ajv): void {
 }
 
 /** Compiles validators lazily, once per group/version/kind (the core document alone is ~2 MB). */
+/**
+ * CRD patterns are Go (RE2) regexes; some start with an inline flag group that JavaScript lacks, e.g. the
+ * PrometheusRule's `^(?i)(abort|warn)?$`. A leading `(?flags)` (after an optional `^`) becomes RegExp flags.
+ */
+const goRegExp = Object.assign(
+  (pattern: string, flags: string): RegExp => {
+    const inline = /^(\^?)\(\?([ims]+)\)/.exec(pattern);
+    return inline ? new RegExp(`${inline[1]}${pattern.slice(inline[0].length)}`, `${flags}${inline[2]}`) : new RegExp(pattern, flags);
+  },
+  { code: 'new RegExp' },
+);
+
 export class SchemaValidator {
   private readonly ajv: Ajv;
   /** gvk → schema reference (built-in) or transformed CRD schema. */
@@ -129,7 +141,7 @@ export class SchemaValidator {
   private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor(schemasDir: string = SCHEMAS_DIR) {
-    this.ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, useDefaults: false, inlineRefs: true });
+    this.ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, useDefaults: false, inlineRefs: true, code: { regExp: goRegExp } });
     addFormatsTolerant(this.ajv);
     this.loadBuiltIns(path.join(schemasDir, 'openapi'));
     this.loadCrds(path.join(schemasDir, 'crds'));
