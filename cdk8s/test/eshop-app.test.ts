@@ -30,6 +30,12 @@ describe.each(['kind', 'eks'] as const)('%s environment', env => {
     }
   });
 
+  it("scrapes each workload's /metrics keeping the process's own service label (honorLabels)", () => {
+    for (const monitor of ofKind(docs, 'ServiceMonitor')) {
+      expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics', honorLabels: true })]);
+    }
+  });
+
   it('covers every Deployment with a PDB selecting exactly its pods (maxUnavailable 1)', () => {
     for (const dep of ofKind(docs, 'Deployment')) {
       const pdbs = ofKind(docs, 'PodDisruptionBudget').filter(p =>

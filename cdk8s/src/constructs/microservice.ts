@@ -218,7 +218,10 @@ export class Microservice extends Construct {
       metadata: { name, labels },
       spec: {
         selector: { matchLabels: this.selectorLabels },
-        endpoints: [{ port: HTTP_PORT_NAME, path: '/metrics', interval: props.scrapeInterval ?? '30s' }],
+        // honorLabels: the process's own `service` label (api-gateway, product-service, …) is kept instead of being
+        // renamed exported_service by the Kubernetes Service name, so dashboards and alerts select the same
+        // series in a cluster as against a local Prometheus (docs/metrics.md). `job` still names the Service.
+        endpoints: [{ port: HTTP_PORT_NAME, path: '/metrics', interval: props.scrapeInterval ?? '30s', honorLabels: true }],
       },
     });
   }
