@@ -5,6 +5,7 @@ import path from 'node:path';
 import {
   BUILTIN_SUBSTITUTIONS, OUTPUT_DIR, allPanelQueries, isClusterOnly, metricNames, renderAll, substituteVariables, variablesIn,
 } from '../src';
+import { loadYamlDocs } from '../../test/k8s/support/render';
 
 const ROOT = path.resolve(__dirname, '../..');
 const rendered = renderAll();
@@ -140,6 +141,18 @@ describe('generated dashboards', () => {
         }
       }
     });
+  });
+});
+
+describe('chart provisioning', () => {
+  it('the platform chart (kind scenario) renders one ConfigMap per dashboard, labelled for the Grafana sidecar, with the file as is', () => {
+    const out = execFileSync(path.join(ROOT, 'charts/render-ci.sh'), [path.join(ROOT, 'charts/eshop-platform'), 'kind'], { encoding: 'utf8' });
+    const configMaps = loadYamlDocs(out).filter((d) => d['kind'] === 'ConfigMap' && (d['metadata'] as Json)['labels'] && ((d['metadata'] as Json)['labels'] as Json)['grafana_dashboard'] === '1');
+    expect(configMaps.map((c) => (c['metadata'] as Json)['name']).sort()).toEqual(rendered.map((r) => r.file.replace(/\.json$/, '-dashboard')).sort());
+    for (const r of rendered) {
+      const cm = configMaps.find((c) => (c['metadata'] as Json)['name'] === r.file.replace(/\.json$/, '-dashboard'));
+      expect((cm?.['data'] as Json)[r.file]).toBe(r.content);
+    }
   });
 });
 

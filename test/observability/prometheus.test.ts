@@ -83,11 +83,13 @@ describe('every rule and dashboard query against a real Prometheus scraping the 
     expect(syntaxOnly.map((s) => s.split(':')[0])).toEqual(['KafkaConsumerLagHigh', 'KafkaConsumerLagGrowing', 'KafkaConsumerLagGrowing']);
   });
 
-  it('no alert fires on a healthy platform after a burst of traffic (except the one dead letter it was sent)', async () => {
+  it('the dead letter it was sent fires KafkaMessagesDeadLettered; no service, breaker, outbox or consumer alert is even pending', async () => {
     const res = await prometheus!.query('ALERTS');
-    const firingOrPending = res.data!.result.map((r) => r.metric['alertname']);
-    expect(firingOrPending.filter((a) => a !== 'KafkaMessagesDeadLettered')).toEqual([]);
-    expect(firingOrPending).toContain('KafkaMessagesDeadLettered');
+    const alerts = res.data!.result.map((r) => `${r.metric['alertname']} ${r.metric['alertstate']}`);
+    expect(alerts).toContain('KafkaMessagesDeadLettered firing');
+    // The SLO burn alerts are left out: a few dozen requests on a busy CI machine are too small a sample
+    // (three requests over 0.5 s make a 6 % "burn"), and their `for` outlasts this test anyway.
+    expect(alerts.filter((a) => !a.startsWith('KafkaMessagesDeadLettered ') && !/^Http\w+BudgetBurn/.test(a))).toEqual([]);
   });
 
   it('every dashboard panel query parses and returns data unless it reads cluster-only series', async () => {
