@@ -18,7 +18,7 @@ export function orderPipeline(): dashboard.Dashboard {
     'eshop / Order pipeline',
     'Async orders from 202 to confirmation: intake by mode and outcome, accept→confirm latency, consumer throughput, ' +
       'lag per partition (app-side kafka_consumer_lag_messages and broker-side kafka_consumergroup_lag from the Strimzi Kafka exporter), ' +
-      'consumer replicas and HPA target (kube-state-metrics), dead-lettered messages and the transactional outbox. ' +
+      'consumer replicas and HPA target (kube-state-metrics), dead-lettered messages, the transactional outbox and the Kafka producers. ' +
       'Broker-side lag and replica panels need a cluster (Kafka exporter, kube-state-metrics).',
   )
     .withVariable(datasourceVariable())
@@ -111,7 +111,7 @@ export function orderPipeline(): dashboard.Dashboard {
         { size: { w: 12, h: 8 }, description: 'App-side view of the group: consumers running and partitions they hold (a replica above the partition count holds none).' },
       ),
     )
-    .withRow(row('DLQ and outbox'))
+    .withRow(row('DLQ, outbox and producers'))
     .withPanel(
       statPanel('Dead-lettered in range', [{ expr: `sum(increase(${sel('kafka_consumer_messages_dead_lettered_total')}[$__range]))` }], {
         size: { w: 6, h: 7 },
@@ -147,6 +147,23 @@ export function orderPipeline(): dashboard.Dashboard {
         ],
         { unit: 's', size: { w: 6, h: 7 } },
       ),
+    )
+    .withPanel(
+      timeSeries(
+        'Kafka producer sends',
+        [
+          { expr: rate('kafka_producer_messages_sent_total', ['service', 'topic']), legend: '{{service}} → {{topic}} sent' },
+          { expr: rate('kafka_producer_send_failures_total', ['service', 'topic']), legend: '{{service}} → {{topic}} failed' },
+        ],
+        { unit: 'reqps', size: { w: 12, h: 7 }, description: 'Messages the cluster acknowledged (acks=all) and sends that failed after the producer\'s retries.' },
+      ),
+    )
+    .withPanel(
+      timeSeries('Kafka producer send p95', [{ expr: quantile(0.95, 'kafka_producer_send_duration_seconds', ['service', 'topic']), legend: '{{service}} → {{topic}}' }], {
+        unit: 's',
+        size: { w: 12, h: 7 },
+        description: 'Send request until acknowledgement, retries included (successful sends).',
+      }),
     )
     .build();
 }
