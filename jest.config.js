@@ -1,12 +1,14 @@
 /** One jest run for every workspace: unit tests, and integration tests against the local MariaDB and Kafka. */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/services', '<rootDir>/cdk8s', '<rootDir>/test', '<rootDir>/dashboards'],
+  roots: ['<rootDir>/services', '<rootDir>/cdk8s', '<rootDir>/test', '<rootDir>/dashboards', '<rootDir>/loadtests'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   moduleNameMapper: {
     '^@eshop/common$': '<rootDir>/services/common/src/index.ts',
     '^@eshop/test-support$': '<rootDir>/services/common/test-support/index.ts',
+    // k6 modules exist only inside k6: loadtests/k6 tests read the scripts' options against this stub.
+    '^k6(/.*)?$': '<rootDir>/loadtests/k6/test/k6-stub.ts',
   },
   setupFiles: ['<rootDir>/services/common/test-support/load-stack-env.js'],
   globalSetup: '<rootDir>/services/common/test-support/global-setup.js',
