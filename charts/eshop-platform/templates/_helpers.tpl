@@ -171,6 +171,18 @@ eshop-platform: mysql.cluster.instances=2 loses write quorum when either instanc
 {{- if lt (int .Values.mysql.cluster.router.instances) 1 }}
 eshop-platform: mysql.cluster.router.instances must be at least 1: Service eshop-mysql points at the routers.
 {{- end }}
+{{- $m := .Values.mysql.cluster.metrics }}
+{{- if and $m.monitor (not $m.enabled) }}
+eshop-platform: mysql.cluster.metrics.monitor=true without mysql.cluster.metrics.enabled: the operator only
+    creates the ServiceMonitor for its exporter sidecar. Set mysql.cluster.metrics.enabled=true too, or
+    monitor=false.
+{{- end }}
+{{- if and $m.enabled $m.monitor (not (index .Values "kube-prometheus-stack").enabled) (not (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor")) }}
+eshop-platform: mysql.cluster.metrics.monitor makes the MySQL operator create a ServiceMonitor, which needs
+    the prometheus-operator CRDs: set kube-prometheus-stack.enabled=true, or install prometheus-operator
+    first (offline rendering: helm template --api-versions monitoring.coreos.com/v1/ServiceMonitor), or set
+    mysql.cluster.metrics.monitor=false and scrape port 9104 of Service eshop-mysql-instances otherwise.
+{{- end }}
 {{- end }}
 
 {{/* The app layer reads the contract names; a supplied Secret must carry that name. */}}
