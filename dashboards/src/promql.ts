@@ -6,8 +6,9 @@
 /**
  * Metric families that only a cluster produces: kube-state-metrics (`kube_`), the kubelet's cAdvisor
  * (`container_`), Strimzi's Kafka JMX exporter (`kafka_server_`, `kafka_controller_`, `kafka_network_`,
- * `kafka_log_`, `jvm_`), Strimzi's Kafka exporter (`kafka_consumergroup_`, `kafka_topic_`, `kafka_brokers`)
- * and k6's Prometheus remote-write output (`k6_`). The services' own metrics never use these prefixes.
+ * `kafka_log_`, `jvm_`), Strimzi's Kafka exporter (`kafka_consumergroup_`, `kafka_topic_`, `kafka_brokers`),
+ * the MySQL operator's mysqld_exporter sidecar (`mysql_`) and k6's Prometheus remote-write output (`k6_`).
+ * The services' own metrics never use these prefixes.
  */
 export const CLUSTER_ONLY_PREFIXES: readonly string[] = [
   'kube_',
@@ -20,6 +21,7 @@ export const CLUSTER_ONLY_PREFIXES: readonly string[] = [
   'kafka_consumergroup_',
   'kafka_topic_',
   'kafka_brokers',
+  'mysql_',
   'k6_',
 ];
 

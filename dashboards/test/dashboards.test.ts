@@ -57,8 +57,13 @@ function jmxMetrics(): Set<string> {
 
 /**
  * Series of cluster components, as their projects document them: Strimzi's Kafka exporter (danielqsj/kafka_exporter),
- * kube-state-metrics, the kubelet's cAdvisor, and k6's experimental-prometheus-rw output with
- * K6_PROMETHEUS_RW_TREND_STATS including p(95),p(99).
+ * kube-state-metrics, the kubelet's cAdvisor, k6's experimental-prometheus-rw output with
+ * K6_PROMETHEUS_RW_TREND_STATS including p(95),p(99), and prometheus/mysqld_exporter v0.14.0 (the MySQL operator's
+ * sidecar, chart value mysql.cluster.metrics) with the collectors the chart leaves on: `mysql_up` (collector/exporter.go),
+ * global_status (`mysql_global_status_<lower-cased status variable>`, Com_* as `mysql_global_status_commands_total{command}`;
+ * collector/global_status.go), global_variables (`mysql_global_variables_<variable>`) and
+ * perf_schema.replication_group_members (`mysql_perf_schema_replication_group_member_info`, one label per column;
+ * collector/perf_schema_replication_group_members.go, enabled by the chart's --collect flag).
  */
 const EXTERNAL_METRICS = new Set([
   'kafka_brokers', 'kafka_topic_partition_current_offset', 'kafka_consumergroup_lag', 'kafka_consumergroup_members',
@@ -67,6 +72,11 @@ const EXTERNAL_METRICS = new Set([
   'kube_pod_container_status_restarts_total',
   'container_cpu_usage_seconds_total', 'container_memory_working_set_bytes',
   'k6_http_reqs_total', 'k6_vus', 'k6_http_req_failed_rate', 'k6_http_req_duration_p95', 'k6_http_req_duration_p99',
+  'mysql_up', 'mysql_global_status_threads_connected', 'mysql_global_status_threads_running', 'mysql_global_variables_max_connections',
+  'mysql_global_status_queries', 'mysql_global_status_commands_total', 'mysql_global_status_slow_queries',
+  'mysql_global_status_innodb_row_lock_waits', 'mysql_global_status_innodb_row_lock_time',
+  'mysql_global_status_innodb_buffer_pool_reads', 'mysql_global_status_innodb_buffer_pool_read_requests',
+  'mysql_perf_schema_replication_group_member_info',
 ]);
 
 describe('generated dashboards', () => {
@@ -203,7 +213,7 @@ describe('panel queries', () => {
     expect(isClusterOnly('sum(orders_total{namespace=~"$namespace"})')).toBe(false);
     const local = queries.filter((q) => !q.clusterOnly);
     expect(local.length).toBeGreaterThan(40);
-    expect(queries.filter((q) => q.clusterOnly).map((q) => q.dashboard)).toEqual(expect.arrayContaining(['eshop-kafka', 'eshop-load-test', 'eshop-order-pipeline']));
+    expect(queries.filter((q) => q.clusterOnly).map((q) => q.dashboard)).toEqual(expect.arrayContaining(['eshop-kafka', 'eshop-load-test', 'eshop-mysql', 'eshop-order-pipeline']));
   });
 
   const promtool = process.env['PROMTOOL'] ?? ['/usr/bin/promtool', path.join(ROOT, '.local/tools/bin/promtool')].find((p) => existsSync(p));
