@@ -1,0 +1,24 @@
+import { CONSUMER_SCALING_BEHAVIOR } from '../../../cdk8s/src/constructs/autoscaling';
+import { environmentConfig } from '../../../cdk8s/src/environments';
+import { kafka } from '../../../cdk8s/src/platform-contract';
+import { CONSUMER_BEHAVIOR, EKS_CONSUMER, PARTITIONS } from '../defaults';
+
+describe('the model runs on the numbers cdk8s renders', () => {
+  test('scaling behavior equals CONSUMER_SCALING_BEHAVIOR', () => {
+    expect(CONSUMER_BEHAVIOR).toEqual(CONSUMER_SCALING_BEHAVIOR);
+  });
+
+  test('EKS order-consumer autoscaling and the order-events partitions match', () => {
+    const a = environmentConfig('eks', {}).orderConsumer.autoscaling;
+    const { behavior: _behavior, ...numbers } = EKS_CONSUMER;
+    expect({
+      lagThreshold: Number(a.lagThreshold),
+      activationLagThreshold: Number(a.activationLagThreshold),
+      minReplicas: a.minReplicas,
+      maxReplicas: a.maxReplicas,
+      pollingIntervalSeconds: a.pollingIntervalSeconds,
+      cooldownPeriodSeconds: a.cooldownPeriodSeconds,
+    }).toEqual(numbers);
+    expect(kafka.topics.orderEvents.partitions).toBe(PARTITIONS);
+  });
+});
