@@ -115,8 +115,7 @@ async function main(): Promise<number> {
     const invariants = await checkInvariants(ctx, options);
     log(`stock ${invariants.consistent ? 'consistent' : 'INCONSISTENT'}; ${invariants.deadLetters} dead letters`);
 
-    log('CPU profiles (not part of the figures)');
-    const profiles = await profileWindows(ctx);
+    const profiles = options.profileSeconds > 0 ? await profileWindows(ctx) : [];
 
     partial = {
       schema: 1,
@@ -230,6 +229,7 @@ async function checkInvariants(ctx: BenchContext, options: BenchOptions): Promis
 
 /** Profiles each service process during short windows at 64 connections (after the measurements). */
 async function profileWindows(ctx: BenchContext): Promise<ProfileSummary[]> {
+  ctx.log('CPU profiles (not part of the figures)');
   const { stack, options } = ctx;
   const taken = new Map<string, number>();
   const summaries: ProfileSummary[] = [];
