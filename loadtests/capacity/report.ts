@@ -66,7 +66,7 @@ export function renderPlots(inputs: Inputs, compared: readonly GridRow[], varian
       series: [
         ...byConfig((s) => s.replicas),
         ...byConfig((s) => s.desiredReplicas).map((s) => ({ ...s, name: '', dashed: true })),
-      ].filter((s) => s.name !== '' || s.dashed),
+      ],
     })],
     ['capacity-latency.svg', timeChart({ title: 'Accept → consume estimate (lag ÷ drain rate)', yLabel: 'seconds', band, series: byConfig((s) => s.latencyEstimateSeconds) })],
     ['capacity-behavior.svg', timeChart({
@@ -165,7 +165,7 @@ export function renderReport({ inputs, grid, compared, variants, needed }: Repor
     '',
     '## Recommendation',
     '',
-    `For a ×${inputs.spikeFactor} spike at the measured μ: **${needed}+ partitions for order-events (48 keeps the even split: 48 = 1, 2, 3, 4, 6, 8, 12, 16, 24, 48 consumers), maxReplicaCount 48, lagThreshold 100 unchanged, scale-down −25 %/60 s (window 300 s) and optionally scale-up max(+100 %, +16)/30 s.** Before raising partitions, check the two things the model takes as given: μ was measured on a shared 2-core machine (a 1-CPU pod may do several times more, which divides the consumers needed), and ${needed} consumers × μ = ${fmt(needed * inputs.perConsumerPerSecond)} confirmations/s must fit the order database (the local single-transaction ceiling is in [local-benchmark.md](local-benchmark.md)). If neither partitions nor μ can grow, the numbers say what a ×${inputs.spikeFactor} spike costs: a backlog of ~${fmt(chosen.peakLag)} orders, drained ${duration(chosen.drainSecondsAfterSpike)} after the spike.`,
+    `For a ×${inputs.spikeFactor} spike at the measured μ: **${needed}+ partitions for order-events (48 keeps the even split: it divides evenly into 1, 2, 3, 4, 6, 8, 12, 16, 24 and 48 consumers), maxReplicaCount 48, lagThreshold 100 unchanged, scale-down −25 %/60 s (window 300 s) and optionally scale-up max(+100 %, +16)/30 s.** Before raising partitions, check the two things the model takes as given: μ was measured on a shared 2-core machine (a 1-CPU pod may do several times more, which divides the consumers needed), and ${needed} consumers × μ = ${fmt(needed * inputs.perConsumerPerSecond)} confirmations/s must fit the order database (the local single-transaction ceiling is in [local-benchmark.md](local-benchmark.md)). If neither partitions nor μ can grow, the numbers say what a ×${inputs.spikeFactor} spike costs: a backlog of ~${fmt(chosen.peakLag)} orders, drained ${duration(chosen.drainSecondsAfterSpike)} after the spike.`,
     '',
   ];
   return lines.join('\n');

@@ -5,6 +5,7 @@
  */
 
 export interface TimeSeries {
+  /** Legend text; empty: drawn without a legend entry. */
   readonly name: string;
   readonly color: string;
   /** [minute, value]; null values leave a gap. */
@@ -88,7 +89,7 @@ export function timeChart(spec: TimeChartSpec): string {
     parts.push(`<path d="${d.trim()}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
   }
   let lx = MARGIN.left;
-  for (const s of spec.series) {
+  for (const s of spec.series.filter((x) => x.name !== '')) {
     parts.push(`<rect x="${lx}" y="30" width="12" height="12" fill="${s.color}"/>`);
     parts.push(`<text x="${lx + 17}" y="40">${esc(s.name)}</text>`);
     lx += 17 + s.name.length * 6.6 + 18;
