@@ -63,6 +63,23 @@ export interface TopologySpreadSettings {
   readonly hostname: 'ScheduleAnyway' | 'DoNotSchedule';
 }
 
+/** The k6 scenarios in loadtests/k6 (one TestRun each). */
+export const LOAD_TEST_SCENARIOS = ['catalog-browsing', 'sync-orders', 'async-orders', 'flash-sale', 'async-ramp'] as const;
+export type LoadTestScenario = (typeof LOAD_TEST_SCENARIOS)[number];
+
+/** k6-operator TestRuns (synthesized separately from the app: `dist/loadtests/<env>/`). */
+export interface LoadTestSettings {
+  /** Runner pods per scenario; k6 splits arrival rates and VUs between them (execution segments). */
+  readonly parallelism: Readonly<Record<LoadTestScenario, number>>;
+  /** LOAD_FACTOR of the scripts: multiplies every arrival rate. */
+  readonly loadFactor: number;
+  readonly runnerResources: ResourceSettings;
+  /** Runner image; undefined → the operator's default (ghcr.io/grafana/k6-operator:latest-runner). */
+  readonly runnerImage?: string;
+  /** Prometheus remote-write endpoint k6 writes to; undefined → kube-prometheus-stack in the namespace. */
+  readonly prometheusRemoteWriteUrl?: string;
+}
+
 export interface EnvironmentConfig {
   readonly name: EnvironmentName;
   readonly namespace: string;
@@ -91,6 +108,7 @@ export interface EnvironmentConfig {
   readonly topologySpread: TopologySpreadSettings;
   readonly shutdown: { readonly delayMs: number; readonly timeoutMs: number };
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  readonly loadTests: LoadTestSettings;
 }
 
 /** Version of the root package.json (the one declaring the workspaces): default image tag and Helm chart version. */
@@ -157,6 +175,12 @@ export function environmentConfig(name: EnvironmentName, env: NodeJS.ProcessEnv 
         topologySpread: { zone: 'ScheduleAnyway', hostname: 'ScheduleAnyway' },
         shutdown: SHUTDOWN,
         logLevel: 'info',
+        // One node shares its CPU with the whole platform: one runner, the scripts' base rates.
+        loadTests: {
+          parallelism: { 'catalog-browsing': 1, 'sync-orders': 1, 'async-orders': 1, 'flash-sale': 1, 'async-ramp': 1 },
+          loadFactor: 1,
+          runnerResources: res('100m', '128Mi', '1', '512Mi'),
+        },
       };
     case 'eks': {
       const roleArn = env.ESHOP_IRSA_ROLE_ARN || undefined;
@@ -199,6 +223,12 @@ export function environmentConfig(name: EnvironmentName, env: NodeJS.ProcessEnv 
         topologySpread: { zone: 'DoNotSchedule', hostname: 'ScheduleAnyway' },
         shutdown: SHUTDOWN,
         logLevel: 'info',
+        // 5× kind's rates, spread over runners so no runner's CPU limits the load it generates.
+        loadTests: {
+          parallelism: { 'catalog-browsing': 2, 'sync-orders': 2, 'async-orders': 2, 'flash-sale': 2, 'async-ramp': 4 },
+          loadFactor: 5,
+          runnerResources: res('500m', '256Mi', '2', '1Gi'),
+        },
       };
     }
     default: {
@@ -272,4 +302,9 @@ export function validateConfig(config: EnvironmentConfig): void {
     fail('serviceAccountAnnotations["eks.amazonaws.com/role-arn"] (ESHOP_IRSA_ROLE_ARN)', roleArn, 'must be an IAM role ARN arn:aws:iam::<12 digits>:role/<name>');
   }
   if (config.shutdown.delayMs < 0 || config.shutdown.timeoutMs <= 0) fail('shutdown', config.shutdown, 'delayMs ≥ 0 and timeoutMs > 0');
+  for (const scenario of LOAD_TEST_SCENARIOS) {
+    const n = config.loadTests.parallelism[scenario];
+    if (!Number.isInteger(n) || n < 1) fail(`loadTests.parallelism["${scenario}"]`, n, 'must be an integer ≥ 1');
+  }
+  if (!(config.loadTests.loadFactor > 0)) fail('loadTests.loadFactor', config.loadTests.loadFactor, 'must be a positive number');
 }

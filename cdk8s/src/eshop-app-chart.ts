@@ -2,7 +2,7 @@ import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ConsumerLagAutoscaler, CpuAutoscaler } from './constructs/autoscaling';
 import { GatewayIngress } from './constructs/gateway-ingress';
-import { componentLabels } from './constructs/labels';
+import { componentLabels, LOADTEST_POD_LABELS } from './constructs/labels';
 import { Microservice } from './constructs/microservice';
 import { AppNetworkPolicies } from './constructs/network-policies';
 import { ApiWorkloadSettings, EnvironmentConfig, validateConfig } from './environments';
@@ -177,7 +177,7 @@ export class EshopAppChart extends Chart {
     });
 
     new AppNetworkPolicies(this, 'network-policies', {
-      edge: { name: gateway.name, from: config.gatewayIngressFrom },
+      edge: { name: gateway.name, from: config.gatewayIngressFrom, loadTestPods: LOADTEST_POD_LABELS },
       monitoringNamespaces: config.monitoringNamespaces,
       components: [
         { name: gateway.name, calls: { [product.name]: product.port, [orderApi.name]: orderApi.port } },

@@ -2,10 +2,11 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'cdk8s';
 import { ENVIRONMENT_NAMES, EnvironmentName } from './environments';
-import { buildApp, resolveConfig } from './synth';
+import { buildApp, buildLoadTests, resolveConfig } from './synth';
 
 /**
- * `npm run synth`: every environment into dist/<env>/. Under `cdk8s synth` (CDK8S_OUTDIR set, e.g. by
+ * `npm run synth`: every environment into dist/<env>/ (the app) and dist/loadtests/<env>/ (k6 TestRuns,
+ * applied only on purpose; ESHOP_LOADTEST_ID sets their testid). Under `cdk8s synth` (CDK8S_OUTDIR set, e.g. by
  * `npm run synth:helm`), only ESHOP_ENV is synthesized, into the directory the CLI chose.
  */
 function main(): void {
@@ -30,6 +31,15 @@ function main(): void {
     buildApp(app, config);
     app.synth();
     console.log(`${env}: ${outdir}`);
+    if (!cliOutdir) {
+      // Never next to the app's files: `kubectl apply -f dist/<env>/` must not start load tests.
+      const loadtestsOutdir = join(__dirname, '..', '..', 'dist', 'loadtests', env);
+      rmSync(loadtestsOutdir, { recursive: true, force: true });
+      const loadtests = new App({ outdir: loadtestsOutdir });
+      buildLoadTests(loadtests, config, process.env.ESHOP_LOADTEST_ID || undefined);
+      loadtests.synth();
+      console.log(`${env} load tests: ${loadtestsOutdir}`);
+    }
   }
 }
 

@@ -29,6 +29,17 @@ export const kafka = {
   lagMetricName: 'kafka_consumergroup_lag',
 } as const;
 
+/** kube-prometheus-stack's Prometheus (fullnameOverride kube-prometheus-stack in the platform chart). */
+export const prometheus = {
+  serviceName: 'kube-prometheus-stack-prometheus',
+  port: 9090,
+} as const;
+
+/** Remote-write receiver of that Prometheus (needs prometheusSpec.enableRemoteWriteReceiver: true). */
+export function prometheusRemoteWriteUrl(namespace: string): string {
+  return `http://${prometheus.serviceName}.${namespace}.svc:${prometheus.port}/api/v1/write`;
+}
+
 /** `host:port` the apps use; fully qualified so it works from any namespace's DNS search path. */
 export function kafkaBootstrapServers(namespace: string): string {
   return `${kafka.bootstrapServiceName}.${namespace}.svc:${kafka.listenerPort}`;

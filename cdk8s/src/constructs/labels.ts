@@ -15,3 +15,9 @@ export const APP_PODS_SELECTOR: Record<string, string> = {
   'app.kubernetes.io/part-of': PART_OF,
   'app.kubernetes.io/managed-by': 'cdk8s',
 };
+
+/** app.kubernetes.io/part-of of the k6 runner pods: the gateway's NetworkPolicy admits exactly these. */
+export const LOADTEST_PART_OF = 'eshop-loadtest';
+
+/** Labels of k6-operator runner pods (TestRun spec.runner.metadata.labels). */
+export const LOADTEST_POD_LABELS: Record<string, string> = { 'app.kubernetes.io/part-of': LOADTEST_PART_OF };

@@ -19,7 +19,12 @@ export interface ComponentTraffic {
 export interface AppNetworkPoliciesProps {
   readonly components: readonly ComponentTraffic[];
   /** Component behind the Ingress and who may reach it. */
-  readonly edge: { readonly name: string; readonly from: GatewayIngressSource };
+  readonly edge: {
+    readonly name: string;
+    readonly from: GatewayIngressSource;
+    /** Pods in the app's namespace that may call the edge directly (k6 runners). @default - none */
+    readonly loadTestPods?: Readonly<Record<string, string>>;
+  };
   /** Namespaces Prometheus may scrape from. */
   readonly monitoringNamespaces: readonly string[];
   /** @default { 'app.kubernetes.io/name': 'prometheus' } */
@@ -81,6 +86,8 @@ export class AppNetworkPolicies extends Construct {
         ingress.push(from.kind === 'any'
           ? { ports: [tcp(HTTP_PORT_NAME)] }
           : { from: [{ namespaceSelector: {}, podSelector: { matchLabels: { ...from.podLabels } } }], ports: [tcp(HTTP_PORT_NAME)] });
+        // Explicit even where `any` admits them already: the load tests must keep working if the edge is narrowed.
+        if (props.edge.loadTestPods) ingress.push({ from: [{ podSelector: { matchLabels: { ...props.edge.loadTestPods } } }], ports: [tcp(HTTP_PORT_NAME)] });
       }
       if (c.callers && c.callers.length > 0) {
         ingress.push({ from: c.callers.map(caller => ({ podSelector: { matchLabels: selectorLabels(caller) } })), ports: [tcp(HTTP_PORT_NAME)] });
