@@ -69,7 +69,14 @@ export async function createTopic(prefix: string, partitions = 3, kafka: Kafka =
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] });
+    // kafkajs's waitForLeaders retries only LEADER_NOT_AVAILABLE; on a busy machine the broker can still answer
+    // UNKNOWN_TOPIC_OR_PARTITION for a moment, so wait until every partition has a leader ourselves.
+    await eventually(async () => {
+      const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+      const led = (meta?.partitions ?? []).filter((p) => p.leader >= 0).length;
+      if (led !== partitions) throw new Error(`topic ${topic}: ${led} of ${partitions} partitions have a leader`);
+    }, 30_000, 100);
   } finally {
     await admin.disconnect();
   }
