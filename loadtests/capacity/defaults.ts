@@ -16,7 +16,7 @@ export const CONSUMER_BEHAVIOR: Behavior = {
   scaleDown: {
     stabilizationWindowSeconds: 300,
     selectPolicy: 'Min',
-    policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }],
+    policies: [{ type: 'Percent', value: 25, periodSeconds: 60 }],
   },
 };
 

@@ -62,18 +62,21 @@ export function runCandidate(inputs: Inputs, c: Candidate, behavior?: Behavior):
   return { ...c, result: simulate(scenarioFor(inputs), groupFor(inputs, c.partitions), autoscalerFor(c, behavior)) };
 }
 
-/** Behavior alternatives for a 48-consumer ceiling: give pods back by a quarter a minute; also add up to 16 at a time. */
+/**
+ * Behavior alternatives for a 48-consumer ceiling: the one-pod-a-minute scale-down used before the model, today's
+ * (a quarter a minute), and today's plus up to 16 pods added at a time.
+ */
 export const BEHAVIOR_VARIANTS: readonly { readonly name: string; readonly behavior: Behavior }[] = [
-  { name: 'today: up max(+100 %, +4)/30 s; down −1/60 s', behavior: CONSUMER_BEHAVIOR },
   {
-    name: 'down −25 %/60 s',
-    behavior: { ...CONSUMER_BEHAVIOR, scaleDown: { ...CONSUMER_BEHAVIOR.scaleDown, policies: [{ type: 'Percent', value: 25, periodSeconds: 60 }] } },
+    name: 'before: down −1 pod/60 s',
+    behavior: { ...CONSUMER_BEHAVIOR, scaleDown: { ...CONSUMER_BEHAVIOR.scaleDown, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] } },
   },
+  { name: 'today: up max(+100 %, +4)/30 s; down −25 %/60 s', behavior: CONSUMER_BEHAVIOR },
   {
     name: 'up max(+100 %, +16)/30 s; down −25 %/60 s',
     behavior: {
       scaleUp: { ...CONSUMER_BEHAVIOR.scaleUp, policies: [{ type: 'Percent', value: 100, periodSeconds: 30 }, { type: 'Pods', value: 16, periodSeconds: 30 }] },
-      scaleDown: { ...CONSUMER_BEHAVIOR.scaleDown, policies: [{ type: 'Percent', value: 25, periodSeconds: 60 }] },
+      scaleDown: CONSUMER_BEHAVIOR.scaleDown,
     },
   },
 ];

@@ -41,9 +41,11 @@ interface ScalingPolicy { readonly type: 'Pods' | 'Percent'; readonly value: num
 interface ScalingRules { readonly stabilizationWindowSeconds: number; readonly selectPolicy: 'Max' | 'Min'; readonly policies: ScalingPolicy[] }
 
 /**
- * Lag-driven scaling: react to a backlog within one period (double, or +4 pods, whichever is more), give back one
- * pod a minute after five quiet minutes. Every scale step rebalances the consumer group (a pause of all
- * partitions), so scaling down slowly avoids flapping on bursty traffic.
+ * Lag-driven scaling: react to a backlog within one period (double, or +4 pods, whichever is more); after five
+ * quiet minutes give back a quarter of the pods a minute (the HPA truncates, so at least one from 2 pods up).
+ * Every scale step rebalances the consumer group (a pause of all partitions): the window keeps bursty traffic
+ * from flapping, and quarter steps need ~12 rebalances instead of 47 to come down from 48 pods
+ * (docs/autoscaling.md, capacity model).
  */
 export const CONSUMER_SCALING_BEHAVIOR: { readonly scaleUp: ScalingRules; readonly scaleDown: ScalingRules } = {
   scaleUp: {
@@ -54,7 +56,7 @@ export const CONSUMER_SCALING_BEHAVIOR: { readonly scaleUp: ScalingRules; readon
   scaleDown: {
     stabilizationWindowSeconds: 300,
     selectPolicy: 'Min',
-    policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }],
+    policies: [{ type: 'Percent', value: 25, periodSeconds: 60 }],
   },
 };
 

@@ -46,8 +46,16 @@ describe('scale-up policies', () => {
 
 describe('scale-down policies and minReplicas', () => {
   test('−1 pod per 60 s: one removal in the period blocks the next', () => {
-    expect(scaleDownLimit(0, 6, [], CONSUMER_BEHAVIOR.scaleDown)).toBe(5);
-    expect(scaleDownLimit(45, 5, [{ time: 0, change: -1 }], CONSUMER_BEHAVIOR.scaleDown)).toBe(5);
+    const onePod = { stabilizationWindowSeconds: 300, selectPolicy: 'Min' as const, policies: [{ type: 'Pods' as const, value: 1, periodSeconds: 60 }] };
+    expect(scaleDownLimit(0, 6, [], onePod)).toBe(5);
+    expect(scaleDownLimit(45, 5, [{ time: 0, change: -1 }], onePod)).toBe(5);
+  });
+
+  test('−25 % per 60 s (the consumer): a quarter of the period-start replicas, truncated, so 2 → 1 and 48 → 36', () => {
+    expect(scaleDownLimit(0, 48, [], CONSUMER_BEHAVIOR.scaleDown)).toBe(36);
+    expect(scaleDownLimit(0, 2, [], CONSUMER_BEHAVIOR.scaleDown)).toBe(1);
+    // 12 removed at t=0: until t=60 the period started at 48, so 36 is still the limit.
+    expect(scaleDownLimit(45, 36, [{ time: 0, change: -12 }], CONSUMER_BEHAVIOR.scaleDown)).toBe(36);
   });
 
   test('minReplicas is the floor however low the metric', () => {
@@ -73,7 +81,7 @@ describe('stabilization windows', () => {
 });
 
 describe('Hpa.sync over time', () => {
-  test('after the lag disappears, 6 replicas stay 6 for 300 s, then go one per minute: 5 at 300 s, 4 at 360 s', () => {
+  test('after the lag disappears, 6 replicas stay 6 for 300 s, then lose a quarter a minute: 4 at 300 s, 3 at 360 s', () => {
     const hpa = new Hpa(spec);
     let replicas = hpa.sync(0, 6, 600).replicas;
     const seen = new Map<number, number>();
@@ -82,9 +90,9 @@ describe('Hpa.sync over time', () => {
       seen.set(t, replicas);
     }
     expect(seen.get(285)).toBe(6);
-    expect(seen.get(300)).toBe(5);
-    expect(seen.get(345)).toBe(5);
-    expect(seen.get(360)).toBe(4);
+    expect(seen.get(300)).toBe(4); // trunc(6 × 0.75)
+    expect(seen.get(345)).toBe(4); // still inside the 60 s period
+    expect(seen.get(360)).toBe(3); // trunc(4 × 0.75)
   });
 
   test('a backlog far above target takes 2 → 6 → 12 one 30 s period apart', () => {
