@@ -1,24 +1,10 @@
+import { CONSUMER_SCALING_BEHAVIOR } from '../../cdk8s/src/consumer-scaling';
 import type { Behavior } from './hpa';
 import type { GroupModel } from './consumer-group';
 import type { AutoscalerConfig } from './simulate';
 
-/**
- * The consumer's scaling behavior as cdk8s renders it (CONSUMER_SCALING_BEHAVIOR in
- * cdk8s/src/constructs/autoscaling.ts; a test fails when the two differ). Repeated here so the model
- * builds without the cdk8s workspace.
- */
-export const CONSUMER_BEHAVIOR: Behavior = {
-  scaleUp: {
-    stabilizationWindowSeconds: 0,
-    selectPolicy: 'Max',
-    policies: [{ type: 'Percent', value: 100, periodSeconds: 30 }, { type: 'Pods', value: 4, periodSeconds: 30 }],
-  },
-  scaleDown: {
-    stabilizationWindowSeconds: 300,
-    selectPolicy: 'Min',
-    policies: [{ type: 'Percent', value: 25, periodSeconds: 60 }],
-  },
-};
+/** The consumer's scaling behavior: the very object cdk8s renders into the ScaledObject / HPA. */
+export const CONSUMER_BEHAVIOR: Behavior = CONSUMER_SCALING_BEHAVIOR;
 
 /** The EKS environment's order-consumer autoscaling (cdk8s/src/environments.ts), as numbers. */
 export const EKS_CONSUMER: AutoscalerConfig = {

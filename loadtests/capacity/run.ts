@@ -5,13 +5,21 @@
  * docs/performance/results/, simulates a spike for every lagThreshold × partitions × maxReplicas of the
  * grid, prints the table and writes docs/performance/capacity-model.md with its plots.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BEHAVIOR_VARIANTS, CHOSEN, runCandidate, runGrid, type Candidate, type Inputs } from './grid';
 import { CLUSTER_DEFAULTS } from './defaults';
 import { renderPlots, renderReport, tableRows } from './report';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+/** The repository root: the folder above whose package.json declares the workspaces (wherever tsc put this file). */
+function repoRoot(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const pkg = path.join(dir, 'package.json');
+    if (existsSync(pkg) && 'workspaces' in (JSON.parse(readFileSync(pkg, 'utf8')) as object)) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json with "workspaces" above ${__dirname}`);
+  }
+}
+const REPO_ROOT = repoRoot();
 const RESULTS_DIR = path.join(REPO_ROOT, 'docs', 'performance', 'results');
 
 interface BenchFigures {
