@@ -1,13 +1,8 @@
-import { CONSUMER_SCALING_BEHAVIOR } from '../../../cdk8s/src/constructs/autoscaling';
 import { environmentConfig } from '../../../cdk8s/src/environments';
 import { kafka } from '../../../cdk8s/src/platform-contract';
-import { CONSUMER_BEHAVIOR, EKS_CONSUMER, PARTITIONS } from '../defaults';
+import { EKS_CONSUMER, PARTITIONS } from '../defaults';
 
 describe('the model runs on the numbers cdk8s renders', () => {
-  test('scaling behavior equals CONSUMER_SCALING_BEHAVIOR', () => {
-    expect(CONSUMER_BEHAVIOR).toEqual(CONSUMER_SCALING_BEHAVIOR);
-  });
-
   test('EKS order-consumer autoscaling and the order-events partitions match', () => {
     const a = environmentConfig('eks', {}).orderConsumer.autoscaling;
     const { behavior: _behavior, ...numbers } = EKS_CONSUMER;
