@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one entry point for running the platform on a development machine or in CI.
 #
-#   local/platform.sh deps           install what is missing: Debian packages (incl. prometheus/promtool), npm packages, helm, Kafka jars
-#   local/platform.sh infra          deps, then MariaDB + Kafka + topics; writes .local/stack.env
+#   local/platform.sh deps           install what is missing: Debian packages, npm packages, Kafka jars, and for the tests
+#                                    prometheus/promtool, helm (built with go) and eksctl's schema
+#   local/platform.sh infra          what running needs (not the test tools), then MariaDB + Kafka + topics; writes .local/stack.env
 #   local/platform.sh up             infra, build, migrations, services, demo catalog; prints the URLs
 #   local/platform.sh down           stop the services, Kafka and MariaDB (data is kept)
 #   local/platform.sh status         what runs where
@@ -108,30 +109,38 @@ eksctl_schema() {
   modcache=$(mktemp -d)
   # shellcheck disable=SC2064 # expand now: the folder is local to this function
   trap "rm -rf '$modcache'" RETURN
-  dir=$(GOMODCACHE="$modcache" GOFLAGS=-modcacherw go mod download -json "github.com/weaveworks/eksctl@$EKSCTL_VERSION" |
-    "$NODE" -e 'let s=""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).Dir))') ||
+  GOMODCACHE="$modcache" GOFLAGS=-modcacherw go mod download "github.com/weaveworks/eksctl@$EKSCTL_VERSION" ||
     die "go mod download github.com/weaveworks/eksctl@$EKSCTL_VERSION failed"
+  # The module cache's layout: <cache>/<module path>@<version> (the path has no upper-case letters to escape).
+  dir="$modcache/github.com/weaveworks/eksctl@$EKSCTL_VERSION"
   mkdir -p "$(dirname "$dest")"
   cp "$dir/pkg/apis/eksctl.io/v1alpha5/assets/schema.json" "$dest.tmp" && mv "$dest.tmp" "$dest"
 }
 
-deps() {
+# What running the platform needs: MariaDB, Java + Maven for the Kafka jars, Node/npm.
+runtime_deps() {
   local packages=(mariadb-server)
   # Present on the project's machines, but a bare Debian needs them too.
   command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null || packages+=(maven)
   command -v curl >/dev/null || packages+=(curl)
   command -v npm >/dev/null || packages+=(nodejs npm)
-  # promtool checks and unit-tests the alert rules, and the observability test runs a real Prometheus
-  # (test/observability): Debian's prometheus ships both (2.42, ~12 s to install).
-  command -v promtool >/dev/null || packages+=(prometheus)
   apt_install_missing "${packages[@]}"
   npm_deps
-  # Building helm is CPU-bound (minutes on a cold machine), the Kafka jars are downloads: overlap them.
+  "$KAFKA_SH" fetch
+}
+
+# Everything, also what only the tests need: promtool and prometheus (alert-rule tests and the real-Prometheus
+# query proof in test/observability; Debian's prometheus 2.42, ~12 s), helm and eksctl's schema (test/k8s).
+deps() {
+  local packages=()
+  command -v promtool >/dev/null || packages+=(prometheus)
+  ((${#packages[@]} == 0)) || apt_install_missing "${packages[@]}"
+  # Building helm is CPU-bound (minutes on a cold machine), the rest is mostly downloads: overlap them.
   local tools_pid
   (helm_deps && eksctl_schema) &
   tools_pid=$!
-  "$KAFKA_SH" fetch
+  runtime_deps
   wait "$tools_pid" || die "installing helm or the eksctl schema failed (see above)"
 }
 
@@ -192,7 +201,7 @@ EOF
 }
 
 infra() {
-  deps
+  runtime_deps
   start_infra
   print_infra
 }
