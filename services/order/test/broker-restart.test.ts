@@ -1,17 +1,17 @@
 import { eventually, MessageCollector } from '@eshop/test-support';
 import { DedicatedBroker } from '@eshop/test-support';
-import { DedicatedOrderStack } from './support/dedicated-order-stack';
+import { OrderStack } from './support/order-stack';
 import { expectDeliveryInvariants, expectOneDecisionPerOrder, messagesIn, type StockedProduct } from './support/delivery-invariants';
 import { OrderLoad } from './support/order-load';
 
 describe('Kafka broker restart during async intake and consumption (dedicated broker)', () => {
   let broker: DedicatedBroker | undefined;
-  let stack: DedicatedOrderStack | undefined;
+  let stack: OrderStack | undefined;
   let collector: MessageCollector | undefined;
 
   beforeAll(async () => {
     broker = await DedicatedBroker.create('ord-broker-restart');
-    stack = await DedicatedOrderStack.start({ name: 'brokerrestart', brokers: broker.brokers, infrastructure: broker.start() });
+    stack = await OrderStack.start({ name: 'brokerrestart', brokers: broker.brokers, infrastructure: broker.start() });
   }, 120_000);
 
   afterAll(async () => {

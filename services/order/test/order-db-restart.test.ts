@@ -1,7 +1,7 @@
 import { eventually, MessageCollector } from '@eshop/test-support';
 import { metricTotal } from './support/consumer-metrics';
 import { DedicatedMariaDb } from '@eshop/test-support';
-import { DedicatedOrderStack } from './support/dedicated-order-stack';
+import { OrderStack } from './support/order-stack';
 import { expectDeliveryInvariants, expectOneDecisionPerOrder, messagesIn, type StockedProduct } from './support/delivery-invariants';
 import { OrderLoad } from './support/order-load';
 
@@ -28,7 +28,7 @@ function maxRetriesPerPartition(windowMs: number): number {
 
 describe('order database restart during async processing (dedicated MariaDB)', () => {
   let mariadb: DedicatedMariaDb | undefined;
-  let stack: DedicatedOrderStack | undefined;
+  let stack: OrderStack | undefined;
   let collector: MessageCollector | undefined;
 
   beforeAll(async () => {
@@ -39,7 +39,7 @@ describe('order database restart during async processing (dedicated MariaDB)', (
     });
     mariadb = await DedicatedMariaDb.create('ord-db-restart');
     await mariadb.start();
-    stack = await DedicatedOrderStack.start({
+    stack = await OrderStack.start({
       name: 'dbrestart',
       orderDb: await mariadb.database('order_db'), // created by local/mariadb.sh with the eshop account
       partitions: PARTITIONS,

@@ -2,24 +2,45 @@
  * The order service as the tests run it: the real product service in-process, a migrated order
  * database, unique order/DLQ topics and consumer group, the order API in-process, and consumers
  * in-process (startConsumer) or as built child processes (see consumer-process.ts).
+ *
+ * By default everything is on the shared local MariaDB and Kafka. Fault tests put the order topics and/or
+ * the order database on infrastructure they own (`brokers`, `orderDb`; see dedicated-infra.ts), so they can
+ * stop and restart it; the product service stays on the shared infrastructure: it is the order service's
+ * dependency there, not the thing under fault.
  */
 import './node-version';
 import { createDatabase, Metrics, migrate } from '@eshop/common';
-import { createTestDatabase, createTopic, deleteTopics, kafkaBrokers, silentLogger, uniqueName, type TestDatabase } from '@eshop/test-support';
+import {
+  ApiClient,
+  createTestDatabase,
+  createTopic,
+  deleteTopics,
+  kafkaBrokers,
+  silentLogger,
+  testKafka,
+  uniqueName,
+  type TestDatabase,
+} from '@eshop/test-support';
+import type { Kafka } from 'kafkajs';
 import { loadConsumerConfig, loadOrderConfig } from '../../src/config';
 import { startOrderConsumer, type RunningOrderConsumer } from '../../src/consumer-service';
 import { orderMigrations } from '../../src/data/migrations';
 import { startOrderService, type RunningOrderService } from '../../src/service';
-import { ApiClient } from '@eshop/test-support';
 import { TestProductService } from './product-service';
 
 export interface OrderStackOptions {
   /** Database, topic and group name prefix. */
   name: string;
+  /** Where the order topics live and the order processes connect. Default: the shared broker. */
+  brokers?: string[];
+  /** An empty order database (migrated here). Default: a fresh one on the shared server. */
+  orderDb?: TestDatabase;
   /** Partitions of the order topic. */
   partitions?: number;
   /** Extra or overriding environment variables of the order processes. */
   env?: Record<string, string>;
+  /** Infrastructure still starting (a dedicated broker or server): awaited before the order topics and database are used. */
+  infrastructure?: Promise<unknown>;
 }
 
 export class OrderStack {
@@ -29,6 +50,7 @@ export class OrderStack {
   private constructor(
     readonly product: TestProductService,
     readonly db: TestDatabase,
+    readonly kafka: Kafka,
     readonly topic: string,
     readonly dlqTopic: string,
     readonly env: Record<string, string>,
@@ -38,16 +60,24 @@ export class OrderStack {
   }
 
   static async start(options: OrderStackOptions): Promise<OrderStack> {
-    const product = await TestProductService.start(options.name);
-    const db = await createTestDatabase(`${options.name}_o`);
+    const brokers = options.brokers ?? kafkaBrokers();
+    const kafka = testKafka(brokers);
+    const [started, infrastructure] = await Promise.allSettled([TestProductService.start(options.name), options.infrastructure]);
+    if (started.status === 'rejected') throw started.reason;
+    const product = started.value;
+    if (infrastructure.status === 'rejected') {
+      await product.close();
+      throw infrastructure.reason;
+    }
+    const db = options.orderDb ?? (await createTestDatabase(`${options.name}_o`));
     const sequelize = createDatabase(db.options, silentLogger, new Metrics('order-test-migrate'));
     try {
       await migrate(sequelize, orderMigrations, silentLogger);
     } finally {
       await sequelize.close();
     }
-    const topic = await createTopic(`${options.name}-order-events`, options.partitions ?? 6);
-    const dlqTopic = await createTopic(`${options.name}-order-dlq`, 1);
+    const topic = await createTopic(`${options.name}-order-events`, options.partitions ?? 6, kafka);
+    const dlqTopic = await createTopic(`${options.name}-order-dlq`, 1, kafka);
     const env: Record<string, string> = {
       ORDER_SERVICE_PORT: '0',
       ORDER_CONSUMER_PORT: '0',
@@ -56,7 +86,7 @@ export class OrderStack {
       ORDER_DB_USER: db.options.user,
       ORDER_DB_PASSWORD: db.options.password,
       ORDER_DB_NAME: db.options.database,
-      KAFKA_BROKERS: kafkaBrokers().join(','),
+      KAFKA_BROKERS: brokers.join(','),
       KAFKA_ORDER_TOPIC: topic,
       ORDER_DLQ_TOPIC: dlqTopic,
       ORDER_CONSUMER_GROUP: uniqueName(`${options.name}-consumers`),
@@ -70,7 +100,7 @@ export class OrderStack {
       ...options.env,
     };
     const service = await startOrderService(loadOrderConfig(env), { logger: silentLogger, outboxPollIntervalMs: 100 });
-    return new OrderStack(product, db, topic, dlqTopic, env, service);
+    return new OrderStack(product, db, kafka, topic, dlqTopic, env, service);
   }
 
   /** Starts one more in-process order consumer in the stack's group. */
@@ -84,12 +114,13 @@ export class OrderStack {
     while (this.consumers.length > 0) await this.consumers.pop()!.stop();
   }
 
+  /** Stops everything and drops the databases; the topics are deleted only from a broker that still runs. */
   async close(): Promise<void> {
     await this.stopConsumers();
     await this.service.stop();
     await this.product.close();
     await this.db.drop();
-    await deleteTopics([this.topic, this.dlqTopic]);
+    await deleteTopics([this.topic, this.dlqTopic], this.kafka);
   }
 
   /** Order counts by status, straight from the database. */
