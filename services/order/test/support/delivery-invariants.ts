@@ -4,7 +4,7 @@
  * quantities, one reservation per confirmed order and none for a rejected one, nothing pending, nothing
  * left in the outbox, and one decision event per order. Failures print one diff of everything that is off.
  */
-import type { CollectedMessage, TestDatabase } from '@eshop/test-support';
+import { eventually, type CollectedMessage, type TestDatabase } from '@eshop/test-support';
 import type { Kafka } from 'kafkajs';
 import type { AcceptedOrder } from './order-load';
 import type { TestProductService } from './product-service';
@@ -27,6 +27,26 @@ export function expectedConfirmed(accepted: readonly AcceptedOrder[], products: 
     const orders = accepted.filter((o) => o.productId === p.productId).length;
     return sum + Math.min(orders, Math.floor(p.initialStock / p.quantity));
   }, 0);
+}
+
+/**
+ * Waits until the consumers have decided every order (none pending, up to a minute after the fault), then until
+ * the invariants hold (the outbox's last events may still be publishing); returns the final statuses.
+ */
+export async function expectDrainedDeliveryInvariants(
+  stack: StackUnderTest,
+  accepted: readonly AcceptedOrder[],
+  products: readonly StockedProduct[],
+): Promise<Map<string, string>> {
+  await eventually(
+    async () => {
+      const [left] = await stack.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM orders WHERE status = 'pending'`);
+      expect(Number(left?.n)).toBe(0);
+    },
+    60_000,
+    250,
+  );
+  return eventually(() => expectDeliveryInvariants(stack, accepted, products), 10_000, 250);
 }
 
 /** Checks every invariant against both databases; returns the final status of each accepted order. */
