@@ -105,7 +105,8 @@ topologySpreadConstraints:
 
 {{/*
 A generated secret value: the one already stored in the cluster (base64) when the Secret exists, so
-upgrades never rotate it, else a new random one. (dict "root" $ "secret" NAME "key" KEY)
+upgrades never rotate it, else a new random one of "length" characters (default 32).
+(dict "root" $ "secret" NAME "key" KEY ["length" N])
 `helm template` has no cluster: it always renders a fresh random value.
 */}}
 {{- define "eshop-platform.secretValue" -}}
@@ -113,8 +114,18 @@ upgrades never rotate it, else a new random one. (dict "root" $ "secret" NAME "k
 {{- if and $existing $existing.data (hasKey $existing.data .key) }}
 {{- index $existing.data .key }}
 {{- else }}
-{{- randAlphaNum 32 | b64enc }}
+{{- randAlphaNum (int (default 32 .length)) | b64enc }}
 {{- end }}
+{{- end }}
+
+{{/* ----------------------------------------------------------------- Auth */}}
+
+{{- define "eshop-platform.auth.identitySecretName" -}}
+{{- default "eshop-gateway-identity" .Values.auth.gatewayIdentity.existingSecret }}
+{{- end }}
+
+{{- define "eshop-platform.auth.localSecretName" -}}
+{{- default "eshop-auth-local" .Values.auth.localIssuer.existingSecret }}
 {{- end }}
 
 {{/* --------------------------------------------------------- validation */}}
@@ -129,6 +140,7 @@ types and ranges; these rules relate several values.
 {{- $messages = append $messages (include "eshop-platform.validateValues.kafkaNodes" . | trim) -}}
 {{- $messages = append $messages (include "eshop-platform.validateValues.mysql" . | trim) -}}
 {{- $messages = append $messages (include "eshop-platform.validateValues.appSecrets" . | trim) -}}
+{{- $messages = append $messages (include "eshop-platform.validateValues.auth" . | trim) -}}
 {{- $messages = append $messages (include "eshop-platform.validateValues.existingSecretKeys" . | trim) -}}
 {{- $messages = append $messages (include "eshop-platform.validateValues.externalMetrics" . | trim) -}}
 {{- $messages = append $messages (include "eshop-platform.validateValues.alerts" . | trim) -}}
@@ -187,13 +199,40 @@ eshop-platform: mysql.cluster.metrics.monitor makes the MySQL operator create a 
 
 {{/* The app layer reads the contract names; a supplied Secret must carry that name. */}}
 {{- define "eshop-platform.validateValues.appSecrets" -}}
-{{- range $key, $want := dict "productDb" "eshop-product-db" "orderDb" "eshop-order-db" }}
-{{- $got := (index $.Values.mysql $key).existingSecret }}
+{{- $supplied := dict
+  "mysql.productDb" (list .Values.mysql.productDb.existingSecret "eshop-product-db")
+  "mysql.orderDb" (list .Values.mysql.orderDb.existingSecret "eshop-order-db")
+  "auth.gatewayIdentity" (list .Values.auth.gatewayIdentity.existingSecret "eshop-gateway-identity")
+  "auth.localIssuer" (list .Values.auth.localIssuer.existingSecret "eshop-auth-local") }}
+{{- range $key, $pair := $supplied }}
+{{- $got := index $pair 0 }}
+{{- $want := index $pair 1 }}
 {{- if and $got (ne $got $want) }}
-eshop-platform: mysql.{{ $key }}.existingSecret={{ $got }}, but the application layer reads Secret {{ $want }}.
+eshop-platform: {{ $key }}.existingSecret={{ $got }}, but the application layer reads Secret {{ $want }}.
     Name the supplied Secret {{ $want }} (and set existingSecret to it), or leave existingSecret empty
     to let this chart generate it.
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Authentication cannot be turned off: the gateway needs exactly one source of verification keys (it refuses
+to start with none or both), and tokens are only checked against a known issuer.
+*/}}
+{{- define "eshop-platform.validateValues.auth" -}}
+{{- $a := .Values.auth }}
+{{- if and $a.jwksUrl $a.localIssuer.enabled }}
+eshop-platform: auth.jwksUrl is set and auth.localIssuer.enabled=true; the gateway takes its keys from exactly
+    one of them. Production: keep jwksUrl and set auth.localIssuer.enabled=false. Development cluster: unset
+    jwksUrl.
+{{- else if not (or $a.jwksUrl $a.localIssuer.enabled) }}
+eshop-platform: no way to verify access tokens: set auth.jwksUrl to your identity provider's JWKS endpoint
+    (e.g. --set auth.jwksUrl=https://cognito-idp.<region>.amazonaws.com/<user pool id>/.well-known/jwks.json),
+    or set auth.localIssuer.enabled=true on a development cluster. Authentication cannot be turned off.
+{{- end }}
+{{- if not $a.issuer }}
+eshop-platform: auth.issuer is empty: set it to the `iss` your identity provider puts into access tokens
+    (e.g. https://cognito-idp.<region>.amazonaws.com/<user pool id>), or eshop-local with the local issuer.
 {{- end }}
 {{- end }}
 
@@ -205,7 +244,9 @@ A supplied Secret that exists must have the keys the consumers read. Only checka
 {{- $checks := list
   (dict "value" "mysql.rootSecret.existingSecret" "name" .Values.mysql.rootSecret.existingSecret "keys" (list "rootUser" "rootHost" "rootPassword"))
   (dict "value" "mysql.productDb.existingSecret" "name" .Values.mysql.productDb.existingSecret "keys" (list "username" "password"))
-  (dict "value" "mysql.orderDb.existingSecret" "name" .Values.mysql.orderDb.existingSecret "keys" (list "username" "password")) }}
+  (dict "value" "mysql.orderDb.existingSecret" "name" .Values.mysql.orderDb.existingSecret "keys" (list "username" "password"))
+  (dict "value" "auth.gatewayIdentity.existingSecret" "name" .Values.auth.gatewayIdentity.existingSecret "keys" (list "secret"))
+  (dict "value" "auth.localIssuer.existingSecret" "name" (ternary .Values.auth.localIssuer.existingSecret "" .Values.auth.localIssuer.enabled) "keys" (list "jwt-secret")) }}
 {{- range $c := $checks }}
 {{- if $c.name }}
 {{- $secret := lookup "v1" "Secret" $.Release.Namespace $c.name }}
