@@ -17,6 +17,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { decodeJwt } from 'jose';
+import { testAuthEnv } from '@eshop/test-support';
 
 const REPO = resolve(__dirname, '..', '..');
 const SERVICES = { gateway: 8080, product: 8081, order: 8082 } as const;
@@ -576,9 +578,14 @@ describe('images replayed without Docker', () => {
       ...entryPoints.map(([service, script]): [Service, string, Record<string, string>] => [service, script, {}]),
       ['order', 'dist/tools/replay-dlq.js', { KAFKA_BROKERS: ',' }],
       ['gateway', 'dist/main.js', { API_GATEWAY_PORT: 'eighty' }],
+      // NOTES.txt of the platform chart mints kind tokens with `kubectl exec deploy/gateway -- node dist/tools/mint-token.js`.
+      ['gateway', 'dist/tools/mint-token.js', { ...testAuthEnv(), AUTH_JWT_ISSUER: 'eshop-local' }],
     ];
     await Promise.all(
-      starts.map(async ([service, script, extraEnv]) => exits.set(`${service} ${script}`, await startInImage(images.get(service)!, ['node', script], extraEnv).exited)),
+      starts.map(async ([service, script, extraEnv]) => {
+        const args = script === 'dist/tools/mint-token.js' ? ['--sub', '42', '--role', 'customer'] : [];
+        exits.set(`${service} ${script}`, await startInImage(images.get(service)!, ['node', script, ...args], extraEnv).exited);
+      }),
     );
   }, 180_000);
 
@@ -639,9 +646,15 @@ describe('images replayed without Docker', () => {
     expect(exit.code).toBe(2);
   });
 
+  it('gateway: node dist/tools/mint-token.js mints a token from the pod environment (AUTH_JWT_*), printing only the token', () => {
+    const exit = exits.get('gateway dist/tools/mint-token.js')!;
+    expect({ code: exit.code, stderr: exit.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(decodeJwt(exit.stdout.trim())).toMatchObject({ sub: '42', roles: ['customer'], iss: 'eshop-local', aud: testAuthEnv()['AUTH_JWT_AUDIENCE'] });
+  });
+
   it('gateway: the image CMD serves /healthz and drains on SIGTERM, exiting 0', async () => {
     const image = images.get('gateway')!;
-    const { child, exited, output } = startInImage(image, image.cmd, { API_GATEWAY_PORT: '0', HTTP_HOST: '127.0.0.1' });
+    const { child, exited, output } = startInImage(image, image.cmd, { ...testAuthEnv(), API_GATEWAY_PORT: '0', HTTP_HOST: '127.0.0.1' });
     const listening = await waitForLogLine(output, 'api gateway listening', exited);
     expect(await getStatus(listening.port as number, '/healthz')).toBe(200);
     child.kill('SIGTERM');
