@@ -63,6 +63,27 @@ export interface TopologySpreadSettings {
   readonly hostname: 'ScheduleAnyway' | 'DoNotSchedule';
 }
 
+/**
+ * Where the gateway takes the keys that verify access tokens from. The platform chart must provide the same:
+ * `local-issuer` reads Secret eshop-auth-local (chart auth.localIssuer.enabled, development clusters), `jwks`
+ * reads the identity provider's JWKS URL from ConfigMap eshop-auth (chart auth.jwksUrl). Authentication has no
+ * "off": the gateway refuses to start without keys.
+ */
+export type AccessTokenKeys = 'local-issuer' | 'jwks';
+
+/**
+ * The gateway's rate limits (RATE_LIMIT_*), per gateway replica (in-memory counters). 0 turns a limit off;
+ * ESHOP_RATE_LIMIT_PER_IP / ESHOP_RATE_LIMIT_PER_IDENTITY override them at synth time (load tests, see
+ * docs/performance/README.md).
+ */
+export interface RateLimitSettings {
+  readonly windowMs: number;
+  /** Requests per window from one client address. */
+  readonly perIp: number;
+  /** Requests per window from one signed-in user (token subject). */
+  readonly perIdentity: number;
+}
+
 /** The k6 scenarios in loadtests/k6 (one TestRun each). */
 export const LOAD_TEST_SCENARIOS = ['catalog-browsing', 'sync-orders', 'async-orders', 'flash-sale', 'async-ramp'] as const;
 export type LoadTestScenario = (typeof LOAD_TEST_SCENARIOS)[number];
@@ -91,6 +112,8 @@ export interface EnvironmentConfig {
     readonly pullPolicy: 'IfNotPresent' | 'Always' | 'Never';
   };
   readonly gateway: ApiWorkloadSettings;
+  readonly auth: { readonly keys: AccessTokenKeys };
+  readonly rateLimits: RateLimitSettings;
   readonly product: ApiWorkloadSettings;
   readonly orderApi: ApiWorkloadSettings;
   readonly orderConsumer: {
@@ -138,6 +161,24 @@ const res = (reqCpu: string, reqMem: string, limCpu: string, limMem: string): Re
   limits: { cpu: limCpu, memory: limMem },
 });
 
+const RATE_LIMIT_WINDOW_MS = 60_000;
+
+/** A rate limit from ESHOP_RATE_LIMIT_* when set (a non-negative integer), else the environment's value. */
+function rateLimitOverride(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new Error(`${name}=${JSON.stringify(raw)}: must be a non-negative integer (requests per ${RATE_LIMIT_WINDOW_MS / 1000} s; 0 = no limit)`);
+  return Number(raw);
+}
+
+function rateLimits(env: NodeJS.ProcessEnv, perIp: number, perIdentity: number): RateLimitSettings {
+  return {
+    windowMs: RATE_LIMIT_WINDOW_MS,
+    perIp: rateLimitOverride(env, 'ESHOP_RATE_LIMIT_PER_IP', perIp),
+    perIdentity: rateLimitOverride(env, 'ESHOP_RATE_LIMIT_PER_IDENTITY', perIdentity),
+  };
+}
+
 const consumerDefaults = {
   lagThreshold: '100',
   activationLagThreshold: '10',
@@ -148,7 +189,8 @@ const consumerDefaults = {
 
 /**
  * The typed configuration of one environment. Reads only the variables below from `env`:
- * ESHOP_IMAGE_TAG (both), ESHOP_IMAGE_REGISTRY, ESHOP_IRSA_ROLE_ARN, ESHOP_INGRESS_HOST, ESHOP_ACM_CERTIFICATE_ARN (eks).
+ * ESHOP_IMAGE_TAG, ESHOP_RATE_LIMIT_PER_IP, ESHOP_RATE_LIMIT_PER_IDENTITY (both), ESHOP_IMAGE_REGISTRY,
+ * ESHOP_IRSA_ROLE_ARN, ESHOP_INGRESS_HOST, ESHOP_ACM_CERTIFICATE_ARN (eks).
  */
 export function environmentConfig(name: EnvironmentName, env: NodeJS.ProcessEnv = process.env): EnvironmentConfig {
   const tag = env.ESHOP_IMAGE_TAG || rootPackageVersion();
@@ -159,6 +201,12 @@ export function environmentConfig(name: EnvironmentName, env: NodeJS.ProcessEnv 
         namespace: DEFAULT_NAMESPACE,
         image: { tag, pullPolicy: 'IfNotPresent' },
         gateway: { scaling: { replicas: 1, hpa: { minReplicas: 1, maxReplicas: 3, cpuUtilizationPercent: CPU_HPA } }, resources: res('50m', '96Mi', '500m', '256Mi') },
+        // The platform's kind values run a local issuer: tokens are minted with its key (NOTES.txt, k6).
+        auth: { keys: 'local-issuer' },
+        // Per IP: a k6 runner is one pod IP and sends the whole scenario (flash sale: 300 req/s at LOAD_FACTOR 1);
+        // 24,000/min = 400/s keeps it unthrottled with a third to spare. Per identity: the contract default (10/s
+        // per user); the k6 scripts mint a token per virtual customer, so no identity comes near it.
+        rateLimits: rateLimits(env, 24_000, 600),
         product: { scaling: { replicas: 1, hpa: { minReplicas: 1, maxReplicas: 3, cpuUtilizationPercent: CPU_HPA } }, resources: res('50m', '128Mi', '500m', '256Mi'), dbPoolMax: 10 },
         orderApi: { scaling: { replicas: 1, hpa: { minReplicas: 1, maxReplicas: 3, cpuUtilizationPercent: CPU_HPA } }, resources: res('50m', '128Mi', '500m', '256Mi'), dbPoolMax: 10 },
         orderConsumer: {
@@ -206,6 +254,13 @@ export function environmentConfig(name: EnvironmentName, env: NodeJS.ProcessEnv 
         // pushed. `helm install` of the packaged chart needs the registry (main.ts refuses to package without).
         image: { ...(env.ESHOP_IMAGE_REGISTRY ? { registry: env.ESHOP_IMAGE_REGISTRY } : {}), tag, pullPolicy: 'IfNotPresent' },
         gateway: api(),
+        // Keys from the identity provider's JWKS endpoint, which the platform chart requires (auth.jwksUrl).
+        auth: { keys: 'jwks' },
+        // Per IP (the client address behind the ALB, per gateway replica): 6,000/min = 100/s, room for a NAT-ed office
+        // or carrier-grade NAT browsing the catalog; a flood from one address is cut off. Per identity: 10/s per user.
+        // A k6 experiment from a few runner pods with one token exceeds both: raise them for the run
+        // (ESHOP_RATE_LIMIT_PER_IP / _PER_IDENTITY, docs/performance/README.md).
+        rateLimits: rateLimits(env, 6_000, 600),
         product: api(10),
         orderApi: api(10),
         orderConsumer: {
@@ -302,6 +357,12 @@ export function validateConfig(config: EnvironmentConfig): void {
     fail('serviceAccountAnnotations["eks.amazonaws.com/role-arn"] (ESHOP_IRSA_ROLE_ARN)', roleArn, 'must be an IAM role ARN arn:aws:iam::<12 digits>:role/<name>');
   }
   if (config.shutdown.delayMs < 0 || config.shutdown.timeoutMs <= 0) fail('shutdown', config.shutdown, 'delayMs ≥ 0 and timeoutMs > 0');
+  const limits = config.rateLimits;
+  if (!Number.isInteger(limits.windowMs) || limits.windowMs < 1000) fail('rateLimits.windowMs', limits.windowMs, 'must be an integer ≥ 1000 (the gateway refuses less)');
+  for (const field of ['perIp', 'perIdentity'] as const) {
+    if (!Number.isInteger(limits[field]) || limits[field] < 0) fail(`rateLimits.${field}`, limits[field], 'must be an integer ≥ 0 (0 = no limit)');
+  }
+  if (config.auth.keys !== 'local-issuer' && config.auth.keys !== 'jwks') fail('auth.keys', config.auth.keys, 'must be local-issuer or jwks');
   for (const scenario of LOAD_TEST_SCENARIOS) {
     const n = config.loadTests.parallelism[scenario];
     if (!Number.isInteger(n) || n < 1) fail(`loadTests.parallelism["${scenario}"]`, n, 'must be an integer ≥ 1');

@@ -7,7 +7,7 @@ import { Microservice } from './constructs/microservice';
 import { AppNetworkPolicies } from './constructs/network-policies';
 import { ApiWorkloadSettings, EnvironmentConfig, validateConfig } from './environments';
 import {
-  imageArgs, kafka, kafkaBootstrapServers, mysql, mysqlHost, PART_OF, secrets, workloads,
+  auth, imageArgs, kafka, kafkaBootstrapServers, mysql, mysqlHost, PART_OF, secrets, workloads,
 } from './platform-contract';
 
 export interface EshopAppChartProps {
@@ -50,6 +50,9 @@ export class EshopAppChart extends Chart {
       [`${prefix}_DB_USER`]: { secretName: secret.name, key: secret.usernameKey },
       [`${prefix}_DB_PASSWORD`]: { secretName: secret.name, key: secret.passwordKey },
     });
+    // The key of the gateway-signed identity header: the gateway signs with it, product and order API verify.
+    const identitySecret = { GATEWAY_IDENTITY_SECRET: { secretName: auth.identitySecret.name, key: auth.identitySecret.key } };
+    const authSetting = (key: string) => ({ configMapName: auth.settings.name, key });
     const replicasOf = (s: ApiWorkloadSettings) => (s.scaling.hpa ? {} : { replicas: s.scaling.replicas });
     const brokers = kafkaBootstrapServers(ns);
 
@@ -65,7 +68,23 @@ export class EshopAppChart extends Chart {
         ORDER_SERVICE_URL: serviceUrl(workloads.orderApi),
         // An Ingress controller (traefik / ALB) always sits in front.
         GATEWAY_TRUST_FORWARDED_HEADERS: 'true',
+        RATE_LIMIT_WINDOW_MS: String(config.rateLimits.windowMs),
+        RATE_LIMIT_PER_IP: String(config.rateLimits.perIp),
+        RATE_LIMIT_PER_IDENTITY: String(config.rateLimits.perIdentity),
         ...common,
+      },
+      // What tokens are checked against comes from the platform (chart values auth.*), so the two layers cannot disagree.
+      configMapEnv: {
+        AUTH_JWT_ISSUER: authSetting(auth.settings.issuerKey),
+        AUTH_JWT_AUDIENCE: authSetting(auth.settings.audienceKey),
+        AUTH_ROLES_CLAIM: authSetting(auth.settings.rolesClaimKey),
+        ...(config.auth.keys === 'jwks' ? { AUTH_JWKS_URL: authSetting(auth.settings.jwksUrlKey) } : {}),
+      },
+      secretEnv: {
+        ...identitySecret,
+        ...(config.auth.keys === 'local-issuer'
+          ? { AUTH_JWT_SECRET: { secretName: auth.localIssuerSecret.name, key: auth.localIssuerSecret.key } }
+          : {}),
       },
       resources: config.gateway.resources,
       ...replicasOf(config.gateway),
@@ -86,7 +105,7 @@ export class EshopAppChart extends Chart {
         KAFKA_PRODUCT_TOPIC: kafka.topics.productEvents.name,
         ...common,
       },
-      secretEnv: dbSecret('PRODUCT', secrets.productDb),
+      secretEnv: { ...dbSecret('PRODUCT', secrets.productDb), ...identitySecret },
       migration: { args: imageArgs.migrate, resources: config.migrationResources },
       resources: config.product.resources,
       ...replicasOf(config.product),
@@ -109,7 +128,7 @@ export class EshopAppChart extends Chart {
         ...productClient,
         ...common,
       },
-      secretEnv: dbSecret('ORDER', secrets.orderDb),
+      secretEnv: { ...dbSecret('ORDER', secrets.orderDb), ...identitySecret },
       migration: { args: imageArgs.migrate, resources: config.migrationResources },
       resources: config.orderApi.resources,
       ...replicasOf(config.orderApi),

@@ -67,6 +67,20 @@ export const secrets = {
   orderDb: { name: 'eshop-order-db', usernameKey: 'username', passwordKey: 'password' },
 } as const;
 
+/**
+ * Authentication material the platform chart renders (templates/auth-*.yaml; values `auth.*`). The app only
+ * references it: the gateway verifies client tokens with it, and the gateway, product and order API share the key
+ * of the gateway-signed identity header. The order consumers take no HTTP from clients and get none of it.
+ */
+export const auth = {
+  /** What access tokens are checked against. `jwks-url` exists only when the platform names an identity provider. */
+  settings: { name: 'eshop-auth', issuerKey: 'issuer', audienceKey: 'audience', rolesClaimKey: 'roles-claim', jwksUrlKey: 'jwks-url' },
+  /** HMAC key of X-Eshop-Identity (GATEWAY_IDENTITY_SECRET). */
+  identitySecret: { name: 'eshop-gateway-identity', key: 'secret' },
+  /** HS256 key of the local issuer (AUTH_JWT_SECRET), rendered only with auth.localIssuer.enabled (kind). */
+  localIssuerSecret: { name: 'eshop-auth-local', key: 'jwt-secret' },
+} as const;
+
 export type ComponentRole = 'gateway' | 'api' | 'consumer';
 
 /** The application workloads: Deployment = Service = ServiceAccount name, and their ports (named `http`). */

@@ -1,7 +1,7 @@
 import { Testing } from 'cdk8s';
 import { ConsumerLagAutoscaler } from '../src/constructs/autoscaling';
 import { Microservice, terminationGracePeriodSeconds } from '../src/constructs/microservice';
-import { kafka, secrets } from '../src/platform-contract';
+import { auth, kafka, secrets } from '../src/platform-contract';
 import { synthEnvironment } from '../src/synth';
 
 type Obj = Record<string, any>;
@@ -84,21 +84,57 @@ describe.each(['kind', 'eks'] as const)('%s environment', env => {
     }
   });
 
-  it('passes DB credentials only as secretKeyRef and keeps no Secret objects or password literals', () => {
+  it('passes credentials only as secretKeyRef and keeps no Secret objects or secret literals', () => {
     expect(ofKind(docs, 'Secret')).toHaveLength(0);
     for (const cm of ofKind(docs, 'ConfigMap')) {
       expect(Object.keys(cm.data).filter(k => /PASSWORD|_USER$|SECRET|TOKEN/.test(k))).toEqual([]);
     }
-    const expected: Record<string, { name: string }> = { product: secrets.productDb, 'order-api': secrets.orderDb, 'order-consumer': secrets.orderDb };
+    const db: Record<string, { name: string }> = { product: secrets.productDb, 'order-api': secrets.orderDb, 'order-consumer': secrets.orderDb };
     for (const c of allContainers(docs)) {
       for (const e of c.env ?? []) {
         expect(e.value).toBeUndefined();
-        expect(e.valueFrom.secretKeyRef.name).toBe(expected[c.name === 'migrate' ? '' : c.name]?.name ?? e.valueFrom.secretKeyRef.name);
-        expect(['username', 'password']).toContain(e.valueFrom.secretKeyRef.key);
+        if (e.valueFrom.configMapKeyRef) {
+          expect(e.valueFrom.configMapKeyRef.name).toBe(auth.settings.name);
+          continue;
+        }
+        const ref = e.valueFrom.secretKeyRef;
+        if (/_DB_(USER|PASSWORD)$/.test(e.name)) {
+          expect(ref.name).toBe(db[c.name === 'migrate' ? '' : c.name]?.name ?? ref.name);
+          expect(['username', 'password']).toContain(ref.key);
+        } else {
+          const authKeys = [auth.identitySecret, auth.localIssuerSecret].map(k => `${k.name}/${k.key}`);
+          expect({ [e.name]: `${ref.name}/${ref.key}` }).toEqual(e.name === 'AUTH_JWT_SECRET' ? { [e.name]: authKeys[1] } : { GATEWAY_IDENTITY_SECRET: authKeys[0] });
+        }
       }
     }
     expect(named(docs, 'Deployment', 'product').spec.template.spec.containers[0].env.map((e: Obj) => e.name))
-      .toEqual(['PRODUCT_DB_USER', 'PRODUCT_DB_PASSWORD']);
+      .toEqual(['PRODUCT_DB_USER', 'PRODUCT_DB_PASSWORD', 'GATEWAY_IDENTITY_SECRET']);
+  });
+
+  it('gives the identity key (Secret eshop-gateway-identity) to gateway, product and order-api — and their migrations — but not to the consumers', () => {
+    const refs = (name: string) => {
+      const spec = named(docs, 'Deployment', name).spec.template.spec;
+      return [...(spec.initContainers ?? []), ...spec.containers].map((c: Obj) =>
+        (c.env ?? []).find((e: Obj) => e.name === 'GATEWAY_IDENTITY_SECRET')?.valueFrom.secretKeyRef);
+    };
+    const key = { name: auth.identitySecret.name, key: auth.identitySecret.key };
+    expect(refs('gateway')).toEqual([key]);
+    expect(refs('product')).toEqual([key, key]);
+    expect(refs('order-api')).toEqual([key, key]);
+    expect(refs('order-consumer')).toEqual([undefined]);
+  });
+
+  it('reads issuer, audience and roles claim of access tokens from the platform ConfigMap eshop-auth, and rate limits from its own', () => {
+    const env = named(docs, 'Deployment', 'gateway').spec.template.spec.containers[0].env as Obj[];
+    const fromConfigMap = Object.fromEntries(env.filter(e => e.valueFrom.configMapKeyRef).map(e => [e.name, e.valueFrom.configMapKeyRef]));
+    expect(fromConfigMap).toMatchObject({
+      AUTH_JWT_ISSUER: { name: 'eshop-auth', key: 'issuer' },
+      AUTH_JWT_AUDIENCE: { name: 'eshop-auth', key: 'audience' },
+      AUTH_ROLES_CLAIM: { name: 'eshop-auth', key: 'roles-claim' },
+    });
+    const data = named(docs, 'ConfigMap', 'gateway').data;
+    expect(data).toMatchObject({ RATE_LIMIT_WINDOW_MS: '60000', RATE_LIMIT_PER_IP: expect.stringMatching(/^[1-9]\d*$/), RATE_LIMIT_PER_IDENTITY: '600' });
+    expect(Object.keys(data).filter(k => k.startsWith('AUTH_'))).toEqual([]);
   });
 
   it('never uses a latest or untagged image', () => {
@@ -248,6 +284,36 @@ describe('environment specifics', () => {
   });
 });
 
+describe('authentication and rate limits per environment', () => {
+  const gatewayEnv = (docs: Obj[]) => named(docs, 'Deployment', 'gateway').spec.template.spec.containers[0].env as Obj[];
+  const source = (docs: Obj[], name: string) => gatewayEnv(docs).find(e => e.name === name)?.valueFrom;
+
+  it('kind verifies tokens with the local issuer key (Secret eshop-auth-local) and never names a JWKS URL', () => {
+    const docs = synth('kind');
+    expect(source(docs, 'AUTH_JWT_SECRET')).toEqual({ secretKeyRef: { name: 'eshop-auth-local', key: 'jwt-secret' } });
+    expect(source(docs, 'AUTH_JWKS_URL')).toBeUndefined();
+  });
+
+  it('eks verifies tokens with the identity provider keys (jwks-url of eshop-auth) and has no local key', () => {
+    const docs = synth('eks');
+    expect(source(docs, 'AUTH_JWKS_URL')).toEqual({ configMapKeyRef: { name: 'eshop-auth', key: 'jwks-url' } });
+    expect(source(docs, 'AUTH_JWT_SECRET')).toBeUndefined();
+  });
+
+  it('sizes the per-IP limit of kind above the busiest k6 runner (flash sale, 300 req/s) and keeps eks at production limits', () => {
+    expect(named(synth('kind'), 'ConfigMap', 'gateway').data).toMatchObject({ RATE_LIMIT_PER_IP: '24000', RATE_LIMIT_PER_IDENTITY: '600' });
+    expect(named(synth('eks'), 'ConfigMap', 'gateway').data).toMatchObject({ RATE_LIMIT_PER_IP: '6000', RATE_LIMIT_PER_IDENTITY: '600' });
+  });
+
+  it('takes ESHOP_RATE_LIMIT_PER_IP / _PER_IDENTITY as overrides (0 = off) and refuses anything but a non-negative integer', () => {
+    const docs = synth('eks', undefined, { ESHOP_RATE_LIMIT_PER_IP: '60000', ESHOP_RATE_LIMIT_PER_IDENTITY: '0' });
+    expect(named(docs, 'ConfigMap', 'gateway').data).toMatchObject({ RATE_LIMIT_PER_IP: '60000', RATE_LIMIT_PER_IDENTITY: '0' });
+    expect(() => synth('kind', undefined, { ESHOP_RATE_LIMIT_PER_IP: 'lots' }))
+      .toThrow(/ESHOP_RATE_LIMIT_PER_IP="lots": must be a non-negative integer/);
+    expect(() => synth('kind', { rateLimits: { windowMs: 10 } })).toThrow(/kind: rateLimits\.windowMs=10: must be an integer ≥ 1000/);
+  });
+});
+
 describe('order-consumer autoscaling modes', () => {
   it('hpa-external yields an autoscaling/v2 HPA on the lag metric and no ScaledObject', () => {
     const docs = synth('eks', { orderConsumer: { autoscaling: { mode: 'hpa-external' } } });
@@ -309,6 +375,13 @@ describe('Microservice', () => {
   it('rejects a variable that is both plain and secret, naming it', () => {
     expect(() => new Microservice(Testing.chart(), 'm', { ...base, secretEnv: { A: { secretName: 's', key: 'k' } } }))
       .toThrow(/svc: env\.A="1": also listed in secretEnv/);
+  });
+
+  it('rejects a variable with two sources among env, secretEnv and configMapEnv, naming it', () => {
+    expect(() => new Microservice(Testing.chart(), 'm', { ...base, configMapEnv: { A: { configMapName: 'c', key: 'k' } } }))
+      .toThrow(/svc: env\.A="1": also listed in configMapEnv/);
+    expect(() => new Microservice(Testing.chart(), 'm', { ...base, secretEnv: { B: { secretName: 's', key: 'k' } }, configMapEnv: { B: { configMapName: 'c', key: 'k' } } }))
+      .toThrow(/svc: secretEnv\.B: also listed in configMapEnv/);
   });
 
   it('derives the grace period from the shutdown budget', () => {

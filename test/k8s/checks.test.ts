@@ -2,6 +2,7 @@ import { checkAutoscalingAgreement, checkCrossLayer, mergeValues } from './suppo
 import { checkPolicies, formatViolation, imageProblem, literalCredentials, literalCredentialsInSource, secretsNotGenerated } from './support/policies';
 import { validateAll, formatError } from './support/schema-validator';
 import { appDocs, find, platformDocs } from './fixtures/factories';
+import type { Manifest } from './support/schema-validator';
 
 /** The policy and cross-layer checks must find real problems; each case breaks one thing in a good fixture. */
 const violations = (docs = [...platformDocs(), ...appDocs()]): string[] => checkPolicies(docs, { complete: true }).violations.map(formatViolation);
@@ -155,6 +156,42 @@ describe('cross-layer checks', () => {
       'app renders consumer autoscaling "keda", platform values app.orderConsumer.autoscaling is "hpa-external"',
       'app scales order-consumer to 4, platform values app.orderConsumer.maxReplicas is 12',
       'app renders a ScaledObject but the platform values do not enable keda',
+    ]);
+  });
+
+  it('flag a token verifier without a key source or with two, and an upstream that cannot verify the identity it forwards', () => {
+    const gateway = (env: unknown[]): Manifest => ({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'gateway', namespace: 'eshop' },
+      spec: { selector: { matchLabels: { app: 'gateway' } }, template: { metadata: { labels: { app: 'gateway' } }, spec: { containers: [{ name: 'gateway', image: 'eshop/gateway:1.0.0', env }] } } },
+    });
+    const ref = (kind: 'secretKeyRef' | 'configMapKeyRef', name: string, key: string) => ({ valueFrom: { [kind]: { name, key } } });
+    const platform: Manifest[] = [
+      ...platformDocs(),
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'eshop-auth', namespace: 'eshop' }, data: { issuer: 'eshop-local', audience: 'eshop-api' } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'eshop-gateway-identity', namespace: 'eshop' }, data: { secret: 'eA==' } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'eshop-auth-local', namespace: 'eshop' }, data: { 'jwt-secret': 'eA==' } },
+    ];
+    const base = [
+      { name: 'AUTH_JWT_ISSUER', ...ref('configMapKeyRef', 'eshop-auth', 'issuer') },
+      { name: 'AUTH_JWT_AUDIENCE', ...ref('configMapKeyRef', 'eshop-auth', 'audience') },
+      { name: 'GATEWAY_IDENTITY_SECRET', ...ref('secretKeyRef', 'eshop-gateway-identity', 'secret') },
+      { name: 'ORDER_SERVICE_URL', value: 'http://order-consumer.eshop.svc:8083' },
+    ];
+    const service: Manifest = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'order-consumer', namespace: 'eshop' }, spec: { selector: { 'app.kubernetes.io/name': 'order-consumer' } } };
+    const problems = (env: unknown[]) => checkCrossLayer([...appDocs(), service, gateway(env)], platform).problems.filter((p) => /AUTH|IDENTITY|key source/.test(p));
+
+    expect(problems(base)).toEqual([
+      'Deployment/gateway container gateway: no key source for access tokens (AUTH_JWKS_URL from the platform ConfigMap, or AUTH_JWT_SECRET from a Secret); the gateway refuses to start',
+      'Deployment/order-consumer container order-consumer: reads GATEWAY_IDENTITY_SECRET from nowhere, but gateway (ORDER_SERVICE_URL) signs with eshop-gateway-identity/secret; every forwarded identity would be refused',
+    ]);
+    expect(problems([...base, { name: 'AUTH_JWT_SECRET', ...ref('secretKeyRef', 'eshop-auth-local', 'jwt-secret') }, { name: 'AUTH_JWKS_URL', value: 'https://idp.example.com/jwks' }])).toEqual([
+      'Deployment/gateway container gateway: both AUTH_JWKS_URL and AUTH_JWT_SECRET; the gateway refuses to start',
+      expect.stringMatching(/^Deployment\/order-consumer container order-consumer: reads GATEWAY_IDENTITY_SECRET from nowhere/),
+    ]);
+    // A JWKS URL key the platform does not render resolves to nothing: no key source (and a missing ConfigMap key).
+    expect(problems([...base.slice(0, 3), { name: 'AUTH_JWKS_URL', ...ref('configMapKeyRef', 'eshop-auth', 'jwks-url') }])).toEqual([
+      'Deployment/gateway container gateway env AUTH_JWKS_URL: ConfigMap "eshop-auth" has no key "jwks-url" (keys: issuer, audience)',
+      'Deployment/gateway container gateway: no key source for access tokens (AUTH_JWKS_URL from the platform ConfigMap, or AUTH_JWT_SECRET from a Secret); the gateway refuses to start',
     ]);
   });
 

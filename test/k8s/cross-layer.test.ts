@@ -52,6 +52,14 @@ describe.each(pairings)('app and platform together: $label', ({ env, overrides, 
     expect(thin).toEqual([]);
   });
 
+  it('the gateway verifies tokens with exactly one key source the platform renders, and shares one identity key with its upstreams', () => {
+    const { checked, problems } = checkCrossLayer(app, platform);
+    expect(problems).toEqual([]);
+    // Not vacuous: one token verifier (the gateway) forwarding to two upstreams; gateway, product, order-api and
+    // the two migrations read the identity key.
+    expect({ auth: checked['auth-keys'], upstreams: checked['identity-upstream'], identity: checked['identity-key'] }).toEqual({ auth: 1, upstreams: 2, identity: 5 });
+  });
+
   it('the combined render passes the policies, including consumer max replicas ≤ topic partitions', () => {
     const report = checkPolicies([...platform, ...app], { complete: true });
     expect(report.violations.map(formatViolation)).toEqual([]);

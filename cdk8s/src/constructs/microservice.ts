@@ -12,6 +12,12 @@ export interface SecretEnvRef {
   readonly key: string;
 }
 
+/** A variable read from a key of a ConfigMap another layer owns (e.g. the platform's auth settings). */
+export interface ConfigMapEnvRef {
+  readonly configMapName: string;
+  readonly key: string;
+}
+
 export interface MicroserviceProps {
   /** Name of the Deployment, Service, ServiceAccount, ConfigMap, PDB and ServiceMonitor. */
   readonly name: string;
@@ -28,6 +34,8 @@ export interface MicroserviceProps {
   readonly env: Readonly<Record<string, string>>;
   /** Secret variables, each a secretKeyRef. @default - none */
   readonly secretEnv?: Readonly<Record<string, SecretEnvRef>>;
+  /** Variables from ConfigMaps the app does not own, each a configMapKeyRef. @default - none */
+  readonly configMapEnv?: Readonly<Record<string, ConfigMapEnvRef>>;
   /** Runs `args` (as the image CMD) in initContainer `migrate` with the same env before the app starts. @default - no migration */
   readonly migration?: { readonly args: readonly string[]; readonly resources: ResourceSettings };
   readonly resources: ResourceSettings;
@@ -70,8 +78,13 @@ export class Microservice extends Construct {
     this.name = name;
     this.port = port;
     for (const [envName, value] of Object.entries(props.env)) {
-      if (props.secretEnv && envName in props.secretEnv) {
-        throw new Error(`${name}: env.${envName}=${JSON.stringify(value)}: also listed in secretEnv; a variable has one source`);
+      for (const [field, refs] of [['secretEnv', props.secretEnv], ['configMapEnv', props.configMapEnv]] as const) {
+        if (refs && envName in refs) throw new Error(`${name}: env.${envName}=${JSON.stringify(value)}: also listed in ${field}; a variable has one source`);
+      }
+    }
+    for (const envName of Object.keys(props.secretEnv ?? {})) {
+      if (props.configMapEnv && envName in props.configMapEnv) {
+        throw new Error(`${name}: secretEnv.${envName}: also listed in configMapEnv; a variable has one source`);
       }
     }
     if (props.replicas !== undefined && (!Number.isInteger(props.replicas) || props.replicas < 1)) {
@@ -99,10 +112,17 @@ export class Microservice extends Construct {
     });
 
     const envFrom: k8s.EnvFromSource[] = [{ configMapRef: { name: configMap.name } }];
-    const secretEnv: k8s.EnvVar[] = Object.entries(props.secretEnv ?? {}).map(([envName, ref]) => ({
-      name: envName,
-      valueFrom: { secretKeyRef: { name: ref.secretName, key: ref.key } },
-    }));
+    // Referenced variables, ConfigMap keys first: both kinds in one `env` list, which the kubelet applies after envFrom.
+    const refEnv: k8s.EnvVar[] = [
+      ...Object.entries(props.configMapEnv ?? {}).map(([envName, ref]) => ({
+        name: envName,
+        valueFrom: { configMapKeyRef: { name: ref.configMapName, key: ref.key } },
+      })),
+      ...Object.entries(props.secretEnv ?? {}).map(([envName, ref]) => ({
+        name: envName,
+        valueFrom: { secretKeyRef: { name: ref.secretName, key: ref.key } },
+      })),
+    ];
     const securityContext: k8s.SecurityContext = {
       runAsNonRoot: true,
       runAsUser: RUN_AS_ID,
@@ -127,7 +147,7 @@ export class Microservice extends Construct {
       imagePullPolicy,
       args: [...props.migration.args],
       envFrom,
-      ...(secretEnv.length > 0 ? { env: secretEnv } : {}),
+      ...(refEnv.length > 0 ? { env: refEnv } : {}),
       resources: toResources(props.migration.resources),
       securityContext,
       volumeMounts: [tmpMount],
@@ -180,7 +200,7 @@ export class Microservice extends Construct {
               ...(props.args ? { args: [...props.args] } : {}),
               ports: [{ name: HTTP_PORT_NAME, containerPort: port, protocol: 'TCP' }],
               envFrom,
-              ...(secretEnv.length > 0 ? { env: secretEnv } : {}),
+              ...(refEnv.length > 0 ? { env: refEnv } : {}),
               resources: toResources(props.resources),
               securityContext,
               // Startup covers connecting to MySQL/Kafka; liveness only starts afterwards.

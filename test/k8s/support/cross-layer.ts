@@ -264,6 +264,59 @@ export function checkCrossLayer(app: Manifest[], platform: Manifest[], defaultNs
     }
   }
 
+  // ------------------------------------------------------------------ authentication
+  // A process that verifies access tokens (any AUTH_* variable) needs an issuer, an audience and exactly one key
+  // source the platform provides: AUTH_JWKS_URL resolved from a ConfigMap key, or AUTH_JWT_SECRET from a Secret
+  // (whose existence the referenced-keys check above proves). It forwards the caller as an identity signed with
+  // GATEWAY_IDENTITY_SECRET, so each upstream it calls must read that key from the same Secret key.
+  const secretRefOf = (container: Record<string, unknown>, name: string): string | undefined => {
+    const ref = obj(obj(arrayOf(container['env']).find((e) => e['name'] === name)?.['valueFrom'])['secretKeyRef']);
+    return ref['name'] === undefined ? undefined : `${String(ref['name'])}/${String(ref['key'])}`;
+  };
+  const identityKeys = new Map<string, string[]>();
+  for (const { workload, container, init } of containersOf(app)) {
+    const where = `${String(workload['kind'])}/${nameOf(workload)} container ${String(container['name'])}`;
+    const identity = secretRefOf(container, 'GATEWAY_IDENTITY_SECRET');
+    if (identity) {
+      count('identity-key');
+      identityKeys.set(identity, [...(identityKeys.get(identity) ?? []), where]);
+    }
+    const names = arrayOf(container['env']).map((e) => String(e['name']));
+    if (init || !names.some((n) => n.startsWith('AUTH_'))) continue;
+    count('auth-keys');
+    const env = envValues(workload, container);
+    for (const name of ['AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE']) {
+      if (!env.get(name)) problems.push(`${where} ${name}: resolves to no value in either layer`);
+    }
+    const sources = [env.get('AUTH_JWKS_URL') ? 'AUTH_JWKS_URL' : undefined, secretRefOf(container, 'AUTH_JWT_SECRET') ? 'AUTH_JWT_SECRET' : undefined].filter(Boolean);
+    if (sources.length !== 1) {
+      problems.push(`${where}: ${sources.length === 0 ? 'no key source for access tokens (AUTH_JWKS_URL from the platform ConfigMap, or AUTH_JWT_SECRET from a Secret)' : 'both AUTH_JWKS_URL and AUTH_JWT_SECRET'}; the gateway refuses to start`);
+    }
+    if (!identity) {
+      problems.push(`${where}: verifies access tokens but has no GATEWAY_IDENTITY_SECRET to sign the identity it forwards`);
+      continue;
+    }
+    const ns = namespaceOf(workload, defaultNs);
+    for (const variable of ['PRODUCT_SERVICE_URL', 'ORDER_SERVICE_URL']) {
+      const url = env.get(variable);
+      if (url === undefined) continue;
+      count('identity-upstream');
+      const { service, namespace } = serviceOfHost(new URL(url).hostname, ns);
+      const svc = ofKind(app, 'Service').find((x) => nameOf(x) === service && namespaceOf(x, defaultNs) === namespace);
+      const targets = svc ? ofKind(app, 'Deployment').filter((d) => namespaceOf(d, defaultNs) === namespace && selectorMatches({ matchLabels: obj(obj(svc['spec'])['selector']) }, labelsOf(obj(podTemplateOf(d))['metadata']))) : [];
+      if (targets.length === 0) problems.push(`${where} ${variable}: "${url}" reaches no Deployment of the app render`);
+      for (const target of targets) {
+        for (const c of containersOf([target]).filter((x) => !x.init)) {
+          const theirs = secretRefOf(c.container, 'GATEWAY_IDENTITY_SECRET');
+          if (theirs !== identity) problems.push(`Deployment/${nameOf(target)} container ${String(c.container['name'])}: reads GATEWAY_IDENTITY_SECRET from ${theirs ?? 'nowhere'}, but ${nameOf(workload)} (${variable}) signs with ${identity}; every forwarded identity would be refused`);
+        }
+      }
+    }
+  }
+  if (identityKeys.size > 1) {
+    problems.push(`GATEWAY_IDENTITY_SECRET comes from ${identityKeys.size} different Secret keys: ${[...identityKeys].map(([ref, users]) => `${ref} (${users.join(', ')})`).join('; ')}`);
+  }
+
   // ------------------------------------------------------------------ network paths
   for (const u of kafkaUsers) {
     count('network-kafka');
