@@ -97,6 +97,25 @@ describe('ProductClient (undici Pool against a local HTTP server)', () => {
     expect(error).toMatchObject({ maybeApplied: false });
   });
 
+  it('still reports "may have been applied" when a request read by a process that then died is retried and refused', async () => {
+    // A product service killed after it had read (and possibly committed) the reservation: the connection
+    // drops mid-request, and the one retry finds nobody listening. The first attempt may have applied.
+    const dying = http.createServer((req) => {
+      req.resume();
+      req.on('end', () => {
+        dying.close();
+        req.socket.destroy();
+      });
+    });
+    await new Promise<void>((resolve) => dying.listen(0, '127.0.0.1', resolve));
+    const dyingPort = (dying.address() as AddressInfo).port;
+
+    const error = await client(`http://127.0.0.1:${dyingPort}`).reserve('o1', lines).catch((err: unknown) => err);
+
+    expect(error).toBeInstanceOf(ProductServiceUnavailableError);
+    expect(error).toMatchObject({ maybeApplied: true });
+  });
+
   it('releases with POST /internal/reservations/:id/release and fails loudly on an unexpected answer', async () => {
     const seen: string[] = [];
     answer = (req, res) => {

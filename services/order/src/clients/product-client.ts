@@ -136,6 +136,8 @@ export class ProductClient implements Inventory {
   /** One JSON call; 5xx and transport failures become ProductServiceUnavailableError, other statuses are returned. */
   private async call(operation: string, method: 'POST' | 'GET', path: string, json?: unknown): Promise<JsonResponse> {
     const deadline = Date.now() + this.options.timeoutMs;
+    // Whether an earlier attempt may have been processed: a retry that is then refused does not undo it.
+    let earlierMaybeApplied = false;
     for (let attempt = 1; ; attempt++) {
       const endTimer = this.duration.startTimer({ operation });
       try {
@@ -151,7 +153,7 @@ export class ProductClient implements Inventory {
         if (res.statusCode >= 500) {
           throw new ProductServiceUnavailableError(
             `product service answered ${res.statusCode} to ${operation}`,
-            res.statusCode !== 503 && res.statusCode !== 500,
+            earlierMaybeApplied || (res.statusCode !== 503 && res.statusCode !== 500),
           );
         }
         return { status: res.statusCode, body: text.length > 0 ? (JSON.parse(text) as unknown) : undefined };
@@ -159,13 +161,17 @@ export class ProductClient implements Inventory {
         if (err instanceof ProductServiceUnavailableError) throw err;
         endTimer({ outcome: 'error' });
         const code = (err as { code?: string; cause?: { code?: string } }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+        const maybeApplied: boolean = earlierMaybeApplied || code === undefined || !NOT_SENT.has(code);
         if (attempt === 1 && code !== undefined && STALE_CONNECTION.has(code) && Date.now() < deadline) {
+          // Usually a keep-alive connection the server had just closed, but the server may also have died
+          // after reading (and applying) the request.
           this.options.logger.debug({ err, operation }, 'product service connection reset; retrying once');
+          earlierMaybeApplied = maybeApplied;
           continue;
         }
         throw new ProductServiceUnavailableError(
           `product service unreachable for ${operation}: ${err instanceof Error ? err.message : String(err)}`,
-          code === undefined || !NOT_SENT.has(code),
+          maybeApplied,
           { cause: err },
         );
       }
