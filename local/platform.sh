@@ -4,7 +4,9 @@
 #   local/platform.sh deps           install what is missing: Debian packages, npm packages, Kafka jars, and for the tests
 #                                    prometheus/promtool, helm (built with go) and eksctl's schema
 #   local/platform.sh infra          what running needs (not the test tools), then MariaDB + Kafka + topics; writes .local/stack.env
-#   local/platform.sh up             infra, build, migrations, services, demo catalog; prints the URLs
+#   local/platform.sh up             infra, build, migrations, services, demo catalog; prints the URLs and demo tokens
+#   local/platform.sh token --sub ID --role admin|customer [--ttl 8h] [--secret-file FILE|-]
+#                                    mint an access token for the local gateway (stdout: the token only)
 #   local/platform.sh down           stop the services, Kafka and MariaDB (data is kept)
 #   local/platform.sh status         what runs where
 #   local/platform.sh logs NAME      follow a log: product, order, order-consumer, gateway, kafka, mariadb
@@ -21,6 +23,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 MARIADB_SH="$ESHOP_ROOT/local/mariadb.sh"
 KAFKA_SH="$ESHOP_ROOT/local/kafka.sh"
 STACK_ENV="$LOCAL_DIR/stack.env"
+# The local stack's keys, generated once: AUTH_JWT_SECRET (the gateway's local token issuer) and
+# GATEWAY_IDENTITY_SECRET (gateway → product/order identity header). Not in stack.env: tests use their own.
+AUTH_ENV="$LOCAL_DIR/auth.env"
+AUTH_ISSUER=eshop-local
+AUTH_AUDIENCE=eshop-api
+MINT_TOKEN="$ESHOP_ROOT/services/gateway/dist/tools/mint-token.js"
+# The demo customer of the printed examples; its orders carry user_id 42.
+DEMO_CUSTOMER=42
+DEMO_TOKEN_TTL=12h
 LOGS_DIR="$LOCAL_DIR/logs"
 RUN_DIR="$LOCAL_DIR/run"
 # Node 24 from the `node` devDependency; the machine's own node may be older.
@@ -206,6 +217,79 @@ infra() {
   print_infra
 }
 
+# -------------------------------------------------------------------------------------------- auth
+
+# 48 random bytes as base64: 64 characters, twice the gateway's minimum.
+random_key() {
+  if command -v openssl >/dev/null; then
+    openssl rand -base64 48 | tr -d '\n'
+  else
+    head -c 48 /dev/urandom | base64 | tr -d '\n'
+  fi
+}
+
+# Generates .local/auth.env once (mode 600) and keeps it: tokens minted earlier stay valid across restarts.
+ensure_auth_env() {
+  if [[ ! -f $AUTH_ENV ]]; then
+    mkdir -p "$LOCAL_DIR"
+    local tmp="$AUTH_ENV.tmp.$$"
+    (
+      umask 077
+      {
+        printf '# Written once by local/platform.sh: the keys of the local stack. Never commit or reuse them.\n'
+        printf '# AUTH_JWT_SECRET: HS256 key of the gateway'"'"'s local token issuer (local/platform.sh token mints with it).\n'
+        printf '# GATEWAY_IDENTITY_SECRET: HMAC key of the identity header the gateway signs for product and order.\n'
+        env_line AUTH_JWT_SECRET "$(random_key)"
+        env_line GATEWAY_IDENTITY_SECRET "$(random_key)"
+      } >"$tmp"
+    )
+    mv "$tmp" "$AUTH_ENV"
+    log "generated the local stack's keys: .local/auth.env (mode 600)"
+  fi
+  chmod 600 "$AUTH_ENV"
+}
+
+# Reads the keys into shell variables that are NOT exported: each process gets only the keys it needs
+# (start_service), and no key ever appears on a command line.
+load_auth_env() {
+  ensure_auth_env
+  # shellcheck source=/dev/null
+  source "$AUTH_ENV"
+  export -n AUTH_JWT_SECRET GATEWAY_IDENTITY_SECRET
+  if ((${#AUTH_JWT_SECRET} < 32 || ${#GATEWAY_IDENTITY_SECRET} < 32)); then
+    die "$AUTH_ENV must set AUTH_JWT_SECRET and GATEWAY_IDENTITY_SECRET (at least 32 characters each); delete it to generate new keys"
+  fi
+}
+
+# The token tool is part of the gateway's build; a fresh clone builds just that (and @eshop/common).
+ensure_mint_token() {
+  [[ -f $MINT_TOKEN ]] && return 0
+  npm_deps
+  log "building the gateway for its token tool (tsc -b services/gateway)"
+  (cd "$ESHOP_ROOT" && "$NODE" node_modules/typescript/bin/tsc -b services/gateway) >&2 || die "building services/gateway failed (output above)"
+}
+
+# Mints a token with the local stack's key (load_auth_env first); arguments as for `token`.
+mint_local_token() {
+  AUTH_JWT_SECRET=$AUTH_JWT_SECRET AUTH_JWT_ISSUER=$AUTH_ISSUER AUTH_JWT_AUDIENCE=$AUTH_AUDIENCE "$NODE" "$MINT_TOKEN" "$@"
+}
+
+# `token`: the local stack's key, unless the caller brings one (AUTH_JWT_SECRET or --secret-file, e.g. kind's).
+token() {
+  [[ $# -gt 0 ]] || set -- --help
+  ensure_mint_token
+  local arg own_key=false
+  [[ -n ${AUTH_JWT_SECRET:-} ]] && own_key=true
+  for arg in "$@"; do
+    [[ $arg == --secret-file || $arg == --secret-file=* || $arg == --help || $arg == -h ]] && own_key=true
+  done
+  if [[ $own_key == true ]]; then
+    AUTH_JWT_ISSUER=${AUTH_JWT_ISSUER:-$AUTH_ISSUER} AUTH_JWT_AUDIENCE=${AUTH_JWT_AUDIENCE:-$AUTH_AUDIENCE} exec "$NODE" "$MINT_TOKEN" "$@"
+  fi
+  load_auth_env
+  mint_local_token "$@"
+}
+
 # ------------------------------------------------------------------------------------------ services
 
 service_main() { printf '%s/%s\n' "$ESHOP_ROOT" "${SERVICE_ENTRY[$1]}"; }
@@ -259,6 +343,12 @@ start_service() {
   fi
   if port_listening "$port"; then die "port $port (the $s service) is already in use (see: ss -ltnp 'sport = :$port')"; fi
   log "starting $s on 127.0.0.1:$port"
+  # Keys as environment of this call only (local -x): the gateway verifies tokens and signs identities, product
+  # and order verify identities, the consumers need neither.
+  case $s in
+    gateway) local -x AUTH_JWT_SECRET=$AUTH_JWT_SECRET AUTH_JWT_ISSUER=$AUTH_ISSUER AUTH_JWT_AUDIENCE=$AUTH_AUDIENCE GATEWAY_IDENTITY_SECRET=$GATEWAY_IDENTITY_SECRET ;;
+    product | order) local -x GATEWAY_IDENTITY_SECRET=$GATEWAY_IDENTITY_SECRET ;;
+  esac
   # Working folder: the service's package (services/<package>), as `npm start` there would use.
   # kafkajs 2.2.4 trips Node 24's harmless TimeoutNegativeWarning (kafkajs issue #1751); keep logs JSON-only.
   start_detached "$RUN_DIR/$s.pid" "$LOGS_DIR/$s.log" "${main%/dist/*}" "$NODE" --disable-warning=TimeoutNegativeWarning "$main"
@@ -307,9 +397,10 @@ stop_services() {
   done
 }
 
-# A few products, only into an empty catalog, so `up` can run any number of times.
+# A few products, only into an empty catalog, so `up` can run any number of times. Through the gateway, as an
+# admin: the product service takes catalog writes only with an identity the gateway signed.
 load_demo_catalog() {
-  local base="http://127.0.0.1:${SERVICE_PORT[product]}" body count product
+  local base="http://127.0.0.1:${SERVICE_PORT[gateway]}" body count product
   body=$(curl -fsS --max-time 5 "$base/products") || {
     warn "GET $base/products failed: no demo catalog loaded"
     return 0
@@ -333,12 +424,19 @@ load_demo_catalog() {
     '{"name":"Limited edition mug","description":"Only three made: try an oversold order","price":"15.00","stock":3}'
   )
   for product in "${products[@]}"; do
-    curl -fsS --max-time 5 -o /dev/null -H 'content-type: application/json' -d "$product" "$base/products" ||
+    curl -fsS --max-time 5 -o /dev/null -H 'content-type: application/json' -H @- -d "$product" "$base/products" \
+      <<<"authorization: Bearer $ADMIN_TOKEN" ||
       warn "POST $base/products failed for $product"
   done
 }
 
-# Prints where the started services are ($@: their names) and a few requests to try.
+# Demo access tokens (shell variables ADMIN_TOKEN, CUSTOMER_TOKEN), minted fresh on every `up`.
+mint_demo_tokens() {
+  ADMIN_TOKEN=$(mint_local_token --sub admin --role admin --ttl "$DEMO_TOKEN_TTL") || die "minting the demo admin token failed"
+  CUSTOMER_TOKEN=$(mint_local_token --sub "$DEMO_CUSTOMER" --role customer --ttl "$DEMO_TOKEN_TTL") || die "minting the demo customer token failed"
+}
+
+# Prints where the started services are, the demo tokens and a few requests to try.
 print_urls() {
   local s api="http://127.0.0.1:${SERVICE_PORT[gateway]}"
   printf '\nThe platform is up. Start at the API gateway: %s\n\n' "$api"
@@ -348,15 +446,22 @@ print_urls() {
   done
   cat <<EOF
 
+Access tokens for the gateway (local issuer $AUTH_ISSUER, audience $AUTH_AUDIENCE, valid $DEMO_TOKEN_TTL). Paste into your shell:
+  export ADMIN_TOKEN='$ADMIN_TOKEN'
+  export CUSTOMER_TOKEN='$CUSTOMER_TOKEN'
+ADMIN_TOKEN (sub admin, role admin) may change the catalog and every order; CUSTOMER_TOKEN (sub $DEMO_CUSTOMER, role
+customer) places and reads the orders of user $DEMO_CUSTOMER only. Mint more: local/platform.sh token --sub alice --role customer [--ttl 8h]
+
 Try:
-  curl -s $api/products
-  curl -s -X POST $api/products -H 'content-type: application/json' \\
+  curl -s $api/products                   # the catalog is public: no token
+  curl -s -X POST $api/products -H "authorization: Bearer \$ADMIN_TOKEN" -H 'content-type: application/json' \\
        -d '{"name":"Tea","description":"Green tea, 100 g","price":"6.50","stock":10}'
-  curl -s -X POST $api/orders -H 'content-type: application/json' \\
-       -d '{"user_id":"42","items":[{"product_id":1,"quantity":2}]}'
-  curl -si -X POST $api/orders/async -H 'content-type: application/json' \\
-       -d '{"user_id":"42","items":[{"product_id":1,"quantity":1}]}'
-  curl -s "$api/orders?user_id=42"
+  curl -s -X POST $api/orders -H "authorization: Bearer \$CUSTOMER_TOKEN" -H 'content-type: application/json' \\
+       -d '{"user_id":"$DEMO_CUSTOMER","items":[{"product_id":1,"quantity":2}]}'
+  curl -si -X POST $api/orders/async -H "authorization: Bearer \$CUSTOMER_TOKEN" -H 'content-type: application/json' \\
+       -d '{"user_id":"$DEMO_CUSTOMER","items":[{"product_id":1,"quantity":1}]}'
+  curl -s "$api/orders?user_id=$DEMO_CUSTOMER" -H "authorization: Bearer \$CUSTOMER_TOKEN"
+  curl -si -X POST $api/orders -H 'content-type: application/json' -d '{}'   # no token: 401 problem+json
   local/platform.sh logs order-consumer   # follow a service's log
   local/platform.sh down                  # stop everything (data is kept)
 More: README.md and docs/ (API, events, configuration, local development).
@@ -369,6 +474,7 @@ up() {
   (cd "$ESHOP_ROOT" && npm run build) >&2 || die "npm run build failed (output above)"
   mkdir -p "$LOGS_DIR" "$RUN_DIR"
   load_stack_env
+  load_auth_env
   run_migrations
   local s
   for s in "${SERVICES[@]}"; do
@@ -376,6 +482,7 @@ up() {
     start_service "$s"
     wait_service_ready "$s"
   done
+  mint_demo_tokens
   load_demo_catalog
   print_urls
 }
@@ -405,6 +512,7 @@ status() {
   "$MARIADB_SH" status || true
   "$KAFKA_SH" status || true
   if [[ -f $STACK_ENV ]]; then printf 'settings: %s\n' "$STACK_ENV"; fi
+  if [[ -f $AUTH_ENV ]]; then printf 'keys:     %s (mint tokens: local/platform.sh token --sub ID --role admin|customer)\n' "$AUTH_ENV"; fi
 }
 
 logs() {
@@ -442,7 +550,7 @@ run_tests() {
 
 reset() {
   down
-  rm -rf "$LOCAL_DIR/mariadb" "$LOCAL_DIR/kafka" "$LOGS_DIR" "$RUN_DIR" "$STACK_ENV"
+  rm -rf "$LOCAL_DIR/mariadb" "$LOCAL_DIR/kafka" "$LOGS_DIR" "$RUN_DIR" "$STACK_ENV" "$AUTH_ENV"
   log "deleted the local data under $LOCAL_DIR (kept the download cache $LOCAL_DIR/cache)"
 }
 
@@ -455,6 +563,7 @@ case $cmd in
   down) down ;;
   status) status ;;
   logs) logs "$@" ;;
+  token) token "$@" ;;
   test) run_tests ;;
   reset) reset ;;
   *) usage ;;
