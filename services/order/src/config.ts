@@ -49,8 +49,8 @@ export const orderConfigDefinition = {
     max: 3600,
   }),
   compensationAttempts: env.integer('ORDER_COMPENSATION_ATTEMPTS', {
-    doc: 'Attempts to release a reservation when recording a sync order failed after reserving (then counted in order_compensation_failures_total).',
-    default: 4,
+    doc: "Attempts to release a reservation when a sync order failed after reserving or lost the reservation's answer, 200 ms apart doubling up to 5 s (10: ~26 s, enough to outlast a product-service restart); then counted in order_compensation_failures_total.",
+    default: 10,
     min: 1,
     max: 20,
   }),

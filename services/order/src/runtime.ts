@@ -86,7 +86,7 @@ export async function createRuntime(
     metrics,
   });
   const business = orderMetrics(metrics);
-  const compensations = new Compensations(productClient, logger, business, config.compensationAttempts ?? 4);
+  const compensations = new Compensations(productClient, logger, business, config.compensationAttempts ?? 10);
   const deps: OrderDependencies = {
     transact: transactor(sequelize),
     orders: new OrderRepository(sequelize),

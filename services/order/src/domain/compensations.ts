@@ -2,10 +2,14 @@ import type { Logger } from '@eshop/common';
 import type { Inventory } from '../clients/product-client';
 import type { OrderMetrics } from './order-metrics';
 
+/** The longest pause between two release attempts. */
+const MAX_DELAY_MS = 5000;
+
 /**
  * Releases reservations that a sync request took but could not turn into an order. Runs in the
  * background with retries so the client gets its answer at once; `drain()` (on shutdown) waits for
- * the ones in flight. A release that keeps failing is logged and counted in
+ * the ones in flight. The retries (200 ms doubling, at most MAX_DELAY_MS apart) must outlast a restart
+ * of the product service: a crash is exactly when a reservation's answer gets lost. A release that keeps failing is logged and counted in
  * order_compensation_failures_total: the stock stays held until someone releases it by hand.
  */
 export class Compensations {
@@ -71,7 +75,7 @@ export class Compensations {
           );
           return;
         }
-        await new Promise((r) => setTimeout(r, this.initialDelayMs * 2 ** (attempt - 1)));
+        await new Promise((r) => setTimeout(r, Math.min(MAX_DELAY_MS, this.initialDelayMs * 2 ** (attempt - 1))));
       }
     }
   }
