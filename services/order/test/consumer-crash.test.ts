@@ -1,15 +1,26 @@
-import { eventually } from '@eshop/test-support';
-import { ConsumerProcess, buildOrderService } from './support/consumer-process';
-import { aUserId, anOrder } from './support/factories';
-import { mapConcurrent } from '@eshop/test-support';
+import { eventually, MessageCollector } from '@eshop/test-support';
+import { scrapedTotal } from './support/consumer-metrics';
+import {
+  expectDrainedDeliveryInvariants,
+  expectOneDecisionPerOrder,
+  expectOneReservationPerConfirmedOrder,
+  messagesIn,
+  type StockedProduct,
+} from './support/delivery-invariants';
+import { OrderLoad } from './support/order-load';
 import { OrderStack } from './support/order-stack';
+import { invariantFigures, loadFigures, ScenarioRecorder } from './support/reliability-report';
+import { buildServices, ServiceProcess } from './support/service-process';
 
-describe('order consumer crash (kill -9 of the built dist/consumer.js)', () => {
-  let stack: OrderStack;
-  const processes: ConsumerProcess[] = [];
+const PARTITIONS = 6;
+
+describe('order consumer crash (kill -9 of a built dist/consumer.js during a burst)', () => {
+  let stack: OrderStack | undefined;
+  const processes: ServiceProcess[] = [];
+  const collectors: MessageCollector[] = [];
 
   beforeAll(async () => {
-    const [built, started] = await Promise.allSettled([buildOrderService(), OrderStack.start({ name: 'crash' })]);
+    const [built, started] = await Promise.allSettled([buildServices(), OrderStack.start({ name: 'crash', partitions: PARTITIONS })]);
     if (started.status === 'fulfilled') stack = started.value;
     if (built.status === 'rejected') throw built.reason;
     if (started.status === 'rejected') throw started.reason;
@@ -17,46 +28,74 @@ describe('order consumer crash (kill -9 of the built dist/consumer.js)', () => {
 
   afterAll(async () => {
     for (const p of processes) await p.crash().catch(() => undefined);
+    await Promise.allSettled(collectors.map((c) => c.stop()));
     await stack?.close();
   });
 
-  it('when a consumer is killed mid-stream and a new one takes over, exactly the stock is confirmed and nothing is reserved twice', async () => {
-    const stock = 150;
-    const productId = await stack.product.createProduct(stock, '3.33');
-    const accepted = await mapConcurrent(Array.from({ length: 500 }), 50, () =>
-      stack.api.post('/orders/async', anOrder(aUserId(), [[productId, 1]])),
-    );
-    expect(accepted.every((r) => r.status === 202)).toBe(true);
-    const ids = accepted.map((r) => r.body.id as string);
+  it('when one of two consumers is killed mid-burst, the other takes its partitions and every order is decided and reserved exactly once', async () => {
+    const s = stack!;
+    const report = new ScenarioRecorder('a-consumer-kill', 'kill -9 of an order consumer during a burst', __filename);
+    const products: StockedProduct[] = [
+      { productId: await s.product.createProduct(150, '3.33'), initialStock: 150, quantity: 1 },
+      { productId: await s.product.createProduct(120, '5.00'), initialStock: 120, quantity: 2 },
+    ];
+    const load = new OrderLoad(s.api, products);
+    const [victim, survivor] = await Promise.all([ServiceProcess.spawn('order-consumer', s.env), ServiceProcess.spawn('order-consumer', s.env)]);
+    processes.push(victim!, survivor!);
+    report.mark('two consumer processes running');
+    const assigned = (p: ServiceProcess) => scrapedTotal(p.port, 'kafka_consumer_assigned_partitions');
+    await eventually(async () => expect((await assigned(victim!)) + (await assigned(survivor!))).toBe(PARTITIONS), 30_000, 100);
 
-    const first = await ConsumerProcess.spawn(stack.env);
-    processes.push(first);
+    const burstFrom = Date.now();
+    const burst = load.burst(500, 25);
+    const intake = load.stream(2, 50);
+    // Both are deciding orders: the victim dies with work in hand.
     await eventually(async () => {
-      const counts = await stack.countByStatus();
-      expect((counts.confirmed ?? 0) + (counts.rejected ?? 0)).toBeGreaterThanOrEqual(60);
+      expect(await scrapedTotal(victim!.port, 'kafka_consumer_messages_processed_total')).toBeGreaterThanOrEqual(30);
+      expect(await scrapedTotal(survivor!.port, 'kafka_consumer_messages_processed_total')).toBeGreaterThan(0);
     }, 60_000, 50);
-    await first.crash();
-    const atCrash = await stack.countByStatus();
-    expect(atCrash.pending ?? 0).toBeGreaterThan(0); // it really died mid-stream
+    const victimPartitions = await assigned(victim!);
+    await victim!.crash();
+    const killedAt = Date.now();
+    report.mark(`kill -9 of consumer pid ${victim!.pid} (it owned ${victimPartitions} of ${PARTITIONS} partitions)`, killedAt);
+    const atKill = await s.countByStatus();
+    expect(atKill.pending ?? 0).toBeGreaterThan(0); // it really died mid-stream
+    report.observe('orders pending at the kill', atKill.pending ?? 0);
 
-    const second = await ConsumerProcess.spawn(stack.env);
-    processes.push(second);
-    await eventually(async () => expect((await stack.countByStatus()).pending ?? 0).toBe(0), 90_000, 250);
+    // The group notices the dead member after its session timeout and gives its partitions to the survivor.
+    await eventually(async () => expect(await assigned(survivor!)).toBe(PARTITIONS), 30_000, 100);
+    const takeoverAt = Date.now();
+    report.mark('the survivor owns all partitions', takeoverAt);
+    await burst;
+    await intake.stop();
+    report.span('intake (async)', burstFrom, Date.now());
 
-    expect(await stack.countByStatus()).toEqual({ confirmed: stock, rejected: 500 - stock });
-    const statuses = await stack.statusesOf(ids);
-    const confirmed = ids.filter((id) => statuses.get(id) === 'confirmed');
-    const reservations = await stack.product.reservationsOf(productId);
-    expect(reservations.reserved.sort()).toEqual(confirmed.sort());
-    expect(reservations.unitsHeld).toBe(stock);
-    expect(await stack.product.stockOf(productId)).toBe(0);
-    const [lines] = await stack.product.db.query<{ n: number; orders: number }>(
-      'SELECT COUNT(*) AS n, COUNT(DISTINCT order_id) AS orders FROM reservation_items WHERE product_id = ?',
-      [productId],
-    );
-    expect(Number(lines?.n)).toBe(Number(lines?.orders)); // one line per order: no order reserved twice
+    expect(load.refused).toEqual([]); // intake never depended on the consumers
+    const statuses = await expectDrainedDeliveryInvariants(s, load.accepted, products);
+    report.mark('every accepted order decided');
+
+    // The product service took each confirmed order's stock once (its stock_reserved events) and no other.
+    const [orderEvents, productEvents] = [new MessageCollector(s.topic, s.kafka), new MessageCollector(s.product.topic)];
+    collectors.push(orderEvents, productEvents);
+    await Promise.all([orderEvents.start(), productEvents.start()]);
+    await orderEvents.waitFor(await messagesIn(s.kafka, s.topic), 30_000);
+    await eventually(async () => {
+      const [outbox] = await s.product.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM outbox_events');
+      expect(Number(outbox?.n)).toBe(0);
+    }, 30_000, 100);
+    await productEvents.waitFor(await messagesIn(s.kafka, s.product.topic), 30_000);
+    // The victim's relay may have been killed between sending a decision and deleting its row: a copy with the same event id.
+    expectOneDecisionPerOrder(orderEvents.messages, statuses, { republishAllowed: true });
+    expectOneReservationPerConfirmedOrder(productEvents.messages, statuses);
+    const deadLettered = await messagesIn(s.kafka, s.dlqTopic);
+    expect(deadLettered).toBe(0);
 
     // The survivor shuts down cleanly on SIGTERM (commits offsets, flushes, exits 0).
-    expect(await second.terminate()).toBe(0);
+    expect(await survivor!.terminate()).toBe(0);
+
+    report.clients('async intake (POST /orders/async)', loadFigures(load));
+    report.observe('seconds from the kill until the survivor owned every partition', report.since(takeoverAt) - report.since(killedAt));
+    report.invariants(await invariantFigures(s, load.accepted, products, { orderEvents: orderEvents.messages, deadLettered }));
+    await report.write();
   }, 180_000);
 });

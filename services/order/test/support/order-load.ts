@@ -57,7 +57,7 @@ export class OrderLoad {
   private readonly toRetry = new Map<RefusedRequest, Attempt>();
   private sent = 0;
 
-  private readonly mode: 'async' | 'sync';
+  readonly mode: 'async' | 'sync';
   private readonly idempotencyKeys: boolean;
 
   constructor(

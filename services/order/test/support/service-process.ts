@@ -1,4 +1,8 @@
-/** The built order consumer (`services/order/dist/consumer.js`) as a child process, for crash tests. */
+/**
+ * The built services (their `dist/` entry points) as child processes, for crash tests: only a process of its
+ * own can be killed with SIGKILL (no shutdown hook runs, no offset is committed, no outbox row is deleted,
+ * connections are dropped mid-request), and started again on the same port the way a supervisor would.
+ */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -6,39 +10,53 @@ import { promisify } from 'node:util';
 const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
 const node = path.join(repoRoot, 'node_modules', '.bin', 'node');
 
-/** Builds the order service (and what it references) with the repo's TypeScript; a no-op when up to date. */
-export async function buildOrderService(): Promise<void> {
-  await promisify(execFile)(node, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', 'services/order'], {
-    cwd: repoRoot,
-    timeout: 180_000,
-  });
+/** Entry point and the log message it writes (with its `port`) once it serves. */
+const ENTRIES = {
+  'order-api': { script: 'services/order/dist/main.js', running: 'order service listening' },
+  'order-consumer': { script: 'services/order/dist/consumer.js', running: 'order consumer running' },
+  product: { script: 'services/product/dist/main.js', running: 'product service listening' },
+} as const;
+
+export type ServiceEntry = keyof typeof ENTRIES;
+
+/** Builds the order and product services (and what they reference) with the repo's TypeScript; a no-op when up to date. */
+export async function buildServices(): Promise<void> {
+  const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+  try {
+    await promisify(execFile)(node, [tsc, '-b', 'services/order', 'services/product'], { cwd: repoRoot, timeout: 180_000 });
+  } catch (err) {
+    const e = err as { stdout?: string; message: string };
+    throw new Error(`building the services failed: ${e.stdout || e.message}`);
+  }
 }
 
-export class ConsumerProcess {
+export class ServiceProcess {
   private output = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private constructor(
     private readonly child: ChildProcess,
+    readonly entry: ServiceEntry,
     readonly port: number,
   ) {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  /** Starts `node dist/consumer.js` with `env` and resolves once it logged that it runs (with its port). */
-  static async spawn(env: Record<string, string>, timeoutMs = 30_000): Promise<ConsumerProcess> {
-    const child = spawn(node, [path.join(repoRoot, 'services', 'order', 'dist', 'consumer.js')], {
+  /** Starts `node <entry>` with `env` and resolves once it logged that it serves (with its port). */
+  static async spawn(entry: ServiceEntry, env: Record<string, string>, timeoutMs = 30_000): Promise<ServiceProcess> {
+    const { script, running } = ENTRIES[entry];
+    const child = spawn(node, [path.join(repoRoot, script)], {
       cwd: repoRoot,
       env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`consumer did not start within ${timeoutMs} ms:\n${output.slice(-3000)}`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`${entry} did not start within ${timeoutMs} ms:\n${output.slice(-3000)}`)), timeoutMs);
       const onData = (chunk: Buffer) => {
         output += chunk.toString('utf8');
         for (const line of output.split('\n')) {
-          if (!line.includes('order consumer running')) continue;
+          if (!line.includes(running)) continue;
           clearTimeout(timer);
           resolve((JSON.parse(line) as { port: number }).port);
           return;
@@ -48,18 +66,22 @@ export class ConsumerProcess {
       child.stderr!.on('data', onData);
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`consumer exited during start-up (code ${code}, signal ${signal}):\n${output.slice(-3000)}`));
+        reject(new Error(`${entry} exited during start-up (code ${code}, signal ${signal}):\n${output.slice(-3000)}`));
       });
     });
-    const consumer = new ConsumerProcess(child, port);
-    consumer.output = output;
-    child.stdout!.on('data', (chunk: Buffer) => consumer.keep(chunk));
-    child.stderr!.on('data', (chunk: Buffer) => consumer.keep(chunk));
-    return consumer;
+    const started = new ServiceProcess(child, entry, port);
+    started.output = output;
+    child.stdout!.on('data', (chunk: Buffer) => started.keep(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => started.keep(chunk));
+    return started;
   }
 
   get pid(): number {
     return this.child.pid!;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
   }
 
   /** The last part of its output, for failure messages. */
