@@ -4,6 +4,7 @@ import { DedicatedMariaDb } from '@eshop/test-support';
 import { OrderStack } from './support/order-stack';
 import { expectDrainedDeliveryInvariants, expectOneDecisionPerOrder, messagesIn, type StockedProduct } from './support/delivery-invariants';
 import { OrderLoad } from './support/order-load';
+import { invariantFigures, loadFigures, ScenarioRecorder } from './support/reliability-report';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -55,6 +56,7 @@ describe('order database restart during async processing (dedicated MariaDB)', (
 
   it('when the order database restarts mid-stream, consumers back off and retry, and every accepted order is decided exactly once', async () => {
     const s = stack!;
+    const report = new ScenarioRecorder('e-database-restart', 'MariaDB (the order database) restarted during traffic', __filename);
     const products: StockedProduct[] = [
       { productId: await s.product.createProduct(80, '3.00'), initialStock: 80, quantity: 1 },
       { productId: await s.product.createProduct(100, '5.00'), initialStock: 100, quantity: 2 },
@@ -71,21 +73,29 @@ describe('order database restart during async processing (dedicated MariaDB)', (
       const counts = await s.countByStatus();
       expect((counts.confirmed ?? 0) + (counts.rejected ?? 0)).toBeGreaterThanOrEqual(20);
     }, 30_000, 50);
+    const intakeFrom = Date.now();
     const intake = load.stream(2, 80);
     const syncIntake = syncLoad.stream(1, 100);
     expect((await s.countByStatus()).pending ?? 0).toBeGreaterThan(0); // the consumers are mid-stream
 
     const stoppingAt = Date.now();
     let upAt = 0;
+    let downAt = 0;
     try {
+      report.mark('clean shutdown of MariaDB begins', stoppingAt);
       await mariadb!.stop();
+      downAt = Date.now();
+      report.mark('MariaDB stopped', downAt);
       await sleep(5000);
       await mariadb!.start();
       upAt = Date.now();
+      report.mark('MariaDB accepts connections again', upAt);
+      report.span('database away', stoppingAt, upAt);
       await sleep(1000);
     } finally {
       await Promise.all([intake.stop(), syncIntake.stop()]);
     }
+    report.span('intake (async and sync)', intakeFrom, Date.now());
     await load.burst(30);
 
     // Intake failed only while the database was away, and always with a problem.
@@ -102,6 +112,7 @@ describe('order database restart during async processing (dedicated MariaDB)', (
     await load.retryRefused();
     expect(load.refused.filter((r) => r.retryStatus !== 202)).toEqual([]);
     const statuses = await expectDrainedDeliveryInvariants(s, [...load.accepted, ...syncLoad.accepted], [...products, forSync]);
+    report.mark('every accepted order decided');
     // Each failed sync order had reserved before its write failed; each such reservation was released.
     const syncReservations = await s.product.reservationsOf(forSync.productId);
     expect(syncReservations.released).toHaveLength(syncLoad.refused.length);
@@ -114,11 +125,21 @@ describe('order database restart during async processing (dedicated MariaDB)', (
     // (+1: a message may meet one stale pooled connection after the restart and start its backoff afresh)
     expect(retries).toBeLessThanOrEqual(PARTITIONS * (maxRetriesPerPartition(window) + 1));
     expect(await metricTotal(s.consumers, 'kafka_consumer_messages_dead_lettered_total')).toBe(0);
-    expect(await messagesIn(s.kafka, s.dlqTopic)).toBe(0);
+    const deadLettered = await messagesIn(s.kafka, s.dlqTopic);
+    expect(deadLettered).toBe(0);
 
     collector = await new MessageCollector(s.topic, s.kafka).start();
     await collector.waitFor(await messagesIn(s.kafka, s.topic), 30_000);
     // A relay cut off between sending and deleting its batch sends it again (same event ids): allowed.
     expectOneDecisionPerOrder(collector.messages, statuses, { republishAllowed: true });
+
+    report.clients('async intake (POST /orders/async, with Idempotency-Keys)', loadFigures(load));
+    report.clients('sync intake (POST /orders, no Idempotency-Key)', loadFigures(syncLoad));
+    report.observe('consumer retries (with backoff) across both consumers', retries);
+    report.observe('sync reservations released by compensation', syncReservations.released.length);
+    report.invariants(
+      await invariantFigures(s, [...load.accepted, ...syncLoad.accepted], [...products, forSync], { orderEvents: collector.messages, deadLettered }),
+    );
+    await report.write();
   }, 180_000);
 });
