@@ -13,7 +13,8 @@ export class TestProductService {
   private constructor(
     readonly db: TestDatabase,
     readonly topic: string,
-    private readonly env: Record<string, string>,
+    /** Its environment (without the port): what a crash test runs `dist/main.js` with instead (service-process.ts). */
+    readonly env: Record<string, string>,
     readonly port: number,
   ) {
     this.api = new ApiClient(this.url);
