@@ -41,7 +41,7 @@ export async function consumerDrain(ctx: BenchContext): Promise<DrainResult[]> {
         connections: 64,
         amount: options.backlogOrders,
         maxSeconds: 120,
-        request: { method: 'POST', path: '/orders/async', vary: orderBody(ctx, user) },
+        request: { method: 'POST', path: '/orders/async', headers: await ctx.customer(user), vary: orderBody(ctx, user) },
       },
     );
     const relayStarted = performance.now();

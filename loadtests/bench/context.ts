@@ -13,6 +13,8 @@ export interface BenchContext {
   readonly gateway: string;
   readonly product: string;
   readonly productIds: readonly number[];
+  /** Authorization header of a customer token for `user` (the orders of a window carry that user_id). */
+  readonly customer: (user: string) => Promise<Record<string, string>>;
   /** A small pool on the benchmark's order database, for counting decided orders. */
   readonly orderDb: Pool;
   readonly log: (message: string) => void;

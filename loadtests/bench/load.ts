@@ -5,6 +5,8 @@ export interface LoadRequest {
   readonly method: 'GET' | 'POST';
   readonly path: string;
   readonly body?: string;
+  /** Extra headers of every request, e.g. the Authorization of the window's user. */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly vary?: () => { path?: string; body?: string };
 }
 
@@ -70,7 +72,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
           {
             method: request.method,
             path: request.path,
-            headers: request.method === 'POST' ? { 'content-type': 'application/json' } : {},
+            headers: { ...(request.method === 'POST' ? { 'content-type': 'application/json' } : {}), ...request.headers },
             ...(request.body !== undefined ? { body: request.body } : {}),
             ...(vary ? { setupRequest: (req: autocannon.Request) => ({ ...req, ...vary() }) } : {}),
           },

@@ -35,7 +35,7 @@ export async function orderIntake(ctx: BenchContext): Promise<IntakeLevel[]> {
         origin: ctx.gateway,
         connections,
         seconds: options.orderSeconds,
-        request: { method: 'POST', path: mode === 'sync' ? '/orders' : '/orders/async', vary: orderBody(ctx, user) },
+        request: { method: 'POST', path: mode === 'sync' ? '/orders' : '/orders/async', headers: await ctx.customer(user), vary: orderBody(ctx, user) },
       });
       const l = windows[mode].load;
       ctx.log(

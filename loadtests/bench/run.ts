@@ -21,7 +21,7 @@ import { summarizeProfile, type ProfileSummary } from './profiles';
 import { writeOutputs } from './outputs';
 import { consoleSummary } from './report';
 import { evaluateTargets, type BenchResults, type Invariants } from './results';
-import { BenchStack, checkInfra, InfraUnavailableError, infraSettings, kafkaClient, REPO_ROOT, type ServiceProcess } from './stack';
+import { BENCH_RATE_LIMITS, BenchStack, checkInfra, InfraUnavailableError, infraSettings, kafkaClient, REPO_ROOT, type ServiceProcess } from './stack';
 
 const started = performance.now();
 const elapsed = () => {
@@ -81,13 +81,23 @@ async function main(): Promise<number> {
     const product = await stack.start('product');
     await stack.start('order');
     const gateway = await stack.start('gateway');
-    const productIds = await seedCatalog(product.url, options);
+    log(
+      `gateway: authentication on (every order request carries a bearer token of this run's local issuer, verified by the gateway), ` +
+        `rate limits off (${Object.entries(BENCH_RATE_LIMITS).map(([k, v]) => `${k}=${v}`).join(', ')})`,
+    );
+    const admin = { authorization: `Bearer ${await stack.token('bench-admin', ['admin'])}` };
+    const productIds = await seedCatalog(gateway.url, admin, options);
     log(`started product, order and gateway; ${productIds.length} products with ${options.stockPerProduct} units each`);
 
     const extra: Watched[] = [];
     const sampler = new CpuSampler(() => [...stack.watched(), ...extra]);
     orderDb = mysql.createPool({ ...infra.db, database: stack.orderDb, connectionLimit: 4 });
-    const ctx: BenchContext = { stack, options, sampler, gateway: gateway.url, product: product.url, productIds, orderDb, log };
+    const tokens = new Map<string, Promise<string>>();
+    const customer = async (user: string) => {
+      if (!tokens.has(user)) tokens.set(user, stack.token(user, ['customer']));
+      return { authorization: `Bearer ${await tokens.get(user)!}` };
+    };
+    const ctx: BenchContext = { stack, options, sampler, gateway: gateway.url, product: product.url, productIds, customer, orderDb, log };
 
     log('reference ceilings: bare node:http');
     const bareHttp = await bareHttpCeiling(options.ceilingSeconds, options.warmupSeconds, sampler, (pid) => {
@@ -169,15 +179,16 @@ async function waitForQuiet(minutes: number): Promise<BenchResults['quiet']> {
 }
 
 /** The benchmark catalogue, created directly at the product service; returns the product ids. */
-async function seedCatalog(productOrigin: string, options: BenchOptions): Promise<number[]> {
+/** The catalogue, created through the gateway as an admin (catalog writes need the admin role). */
+async function seedCatalog(gatewayOrigin: string, admin: Record<string, string>, options: BenchOptions): Promise<number[]> {
   const ids: number[] = [];
   for (let start = 0; start < options.products; start += 20) {
     const batch = Array.from({ length: Math.min(20, options.products - start) }, (_, i) => start + i + 1);
     const created = await Promise.all(
       batch.map(async (n) => {
-        const res = await fetch(`${productOrigin}/products`, {
+        const res = await fetch(`${gatewayOrigin}/products`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...admin },
           body: JSON.stringify({ name: `Bench product ${n}`, description: 'Created by npm run bench', price: `${(n % 90) + 9}.99`, stock: options.stockPerProduct }),
           signal: AbortSignal.timeout(10_000),
         });
@@ -261,13 +272,13 @@ async function profileWindows(ctx: BenchContext): Promise<ProfileSummary[]> {
   await profile('sync POST /orders', [one('gateway'), one('order'), one('product')], {
     ...base,
     title: 'profile sync',
-    request: { method: 'POST', path: '/orders', vary: body('profile-sync') },
+    request: { method: 'POST', path: '/orders', headers: await ctx.customer('profile-sync'), vary: body('profile-sync') },
   });
   const consumer = await stack.start('consumer', 'consumer-profile');
   await profile('async POST /orders/async (1 consumer)', [one('gateway'), one('order'), one('product'), consumer], {
     ...base,
     title: 'profile async',
-    request: { method: 'POST', path: '/orders/async', vary: body('profile-async') },
+    request: { method: 'POST', path: '/orders/async', headers: await ctx.customer('profile-async'), vary: body('profile-async') },
   });
   return summaries;
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { mintAccessToken, type Role } from '@eshop/common';
 import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
 import type { Watched } from './cpu';
@@ -118,6 +119,9 @@ export function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The gateway's rate limits are off in the benchmark (0 = no limit); the report says so. */
+export const BENCH_RATE_LIMITS = { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_IDENTITY: '0' } as const;
+
 /**
  * The benchmark's own copy of the platform: fresh databases and topics named after the run, and the
  * built services (dist/) started as separate Node 24 processes on free loopback ports, against the
@@ -136,6 +140,16 @@ export class BenchStack {
   private createdDbs: string[] = [];
   private createdTopics: string[] = [];
   private port = { product: 0, order: 0 };
+  /**
+   * This run's keys: a local issuer for the gateway (orders carry a bearer token, as in production the gateway
+   * verifies one on every request) and the gateway → service identity key. Random per run, never written down.
+   */
+  private readonly auth = {
+    jwtSecret: randomBytes(48).toString('base64'),
+    identitySecret: randomBytes(48).toString('base64'),
+    issuer: 'eshop-bench',
+    audience: 'eshop-api',
+  };
 
   /** Logs, profiles and (for smoke runs) results of this run: <workRoot>/<runId>. */
   readonly workDir: string;
@@ -196,6 +210,12 @@ export class BenchStack {
     await this.migrate('order', 'services/order/dist/migrate.js', { ...this.dbEnv('ORDER', this.orderDb) });
   }
 
+  /** A bearer token this run's gateway accepts (valid for the longest run). */
+  token(sub: string, roles: Role[]): Promise<string> {
+    const { jwtSecret: secret, issuer, audience } = this.auth;
+    return mintAccessToken({ secret, issuer, audience, sub, roles, ttlSeconds: 6 * 3600 });
+  }
+
   /** Process pids for the CPU sampler: every running service, MariaDB, Kafka and this process (the load generator). */
   watched(): Watched[] {
     return [
@@ -219,6 +239,7 @@ export class BenchStack {
     switch (kind) {
       case 'product':
         Object.assign(env, this.dbEnv('PRODUCT', this.productDb), {
+          GATEWAY_IDENTITY_SECRET: this.auth.identitySecret,
           PRODUCT_SERVICE_PORT: String(port),
           KAFKA_PRODUCT_TOPIC: this.topics.product,
           KAFKA_CLIENT_ID: `bench-${name}`,
@@ -227,6 +248,7 @@ export class BenchStack {
         break;
       case 'order':
         Object.assign(env, this.dbEnv('ORDER', this.orderDb), {
+          GATEWAY_IDENTITY_SECRET: this.auth.identitySecret,
           ORDER_SERVICE_PORT: String(port),
           KAFKA_ORDER_TOPIC: this.topics.order,
           PRODUCT_SERVICE_URL: `http://127.0.0.1:${this.port.product}`,
@@ -249,6 +271,12 @@ export class BenchStack {
           API_GATEWAY_PORT: String(port),
           PRODUCT_SERVICE_URL: `http://127.0.0.1:${this.port.product}`,
           ORDER_SERVICE_URL: `http://127.0.0.1:${this.port.order}`,
+          AUTH_JWT_SECRET: this.auth.jwtSecret,
+          AUTH_JWT_ISSUER: this.auth.issuer,
+          AUTH_JWT_AUDIENCE: this.auth.audience,
+          GATEWAY_IDENTITY_SECRET: this.auth.identitySecret,
+          // One load generator on one address, and a few users per window: the limits would measure themselves.
+          ...BENCH_RATE_LIMITS,
         });
         break;
     }
