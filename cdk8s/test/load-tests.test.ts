@@ -9,7 +9,9 @@ import { synthEnvironment, synthLoadTests } from '../src/synth';
 type Obj = Record<string, any>;
 const NO_ENV = {} as NodeJS.ProcessEnv;
 const testRuns = (docs: Obj[]) => docs.filter(d => d.kind === 'TestRun');
-const envOf = (run: Obj) => Object.fromEntries(run.spec.runner.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+/** The runner's literal variables (credentials come by reference, see refsOf). */
+const envOf = (run: Obj) => Object.fromEntries(run.spec.runner.env.filter((e: Obj) => 'value' in e).map((e: { name: string; value: string }) => [e.name, e.value]));
+const refsOf = (run: Obj) => Object.fromEntries(run.spec.runner.env.filter((e: Obj) => 'valueFrom' in e).map((e: Obj) => [e.name, e.valueFrom]));
 
 describe.each(['kind', 'eks'] as const)('%s load tests', env => {
   const docs = synthLoadTests(env, undefined, NO_ENV) as Obj[];
@@ -38,6 +40,20 @@ describe.each(['kind', 'eks'] as const)('%s load tests', env => {
         K6_PROMETHEUS_RW_TREND_STATS: 'p(95),p(99),min,max',
       });
     }
+  });
+
+  it('authenticates by reference only: kind mints with the local issuer key and settings, eks sends the token of Secret eshop-loadtest-token', () => {
+    const expected = env === 'kind'
+      ? {
+        AUTH_JWT_SECRET: { secretKeyRef: { name: 'eshop-auth-local', key: 'jwt-secret' } },
+        AUTH_JWT_ISSUER: { configMapKeyRef: { name: 'eshop-auth', key: 'issuer' } },
+        AUTH_JWT_AUDIENCE: { configMapKeyRef: { name: 'eshop-auth', key: 'audience' } },
+      }
+      : {
+        ACCESS_TOKEN: { secretKeyRef: { name: 'eshop-loadtest-token', key: 'token' } },
+        AUTH_ROLES_CLAIM: { configMapKeyRef: { name: 'eshop-auth', key: 'roles-claim' } },
+      };
+    for (const run of testRuns(docs)) expect(refsOf(run)).toEqual(expected);
   });
 
   it('labels runner pods part-of eshop-loadtest and runs them non-root, read-only, with requests and limits', () => {

@@ -4,7 +4,7 @@
  */
 import http from 'k6/http';
 import { check } from 'k6';
-import { BASE_URL, JSON_PARAMS, ORDER_STAGES, optionsFor, orderBody, pick, rate, seedProducts, thresholdsFor, vusFor, type SeededProduct } from './common.ts';
+import { BASE_URL, ORDER_STAGES, customerOrder, optionsFor, pick, rate, seedProducts, thresholdsFor, vusFor, type SeededProduct } from './common.ts';
 
 const PEAK = Math.max(...ORDER_STAGES.map(s => s.target));
 
@@ -28,6 +28,7 @@ export function setup(): { products: SeededProduct[] } {
 }
 
 export function acceptOrder(data: { products: SeededProduct[] }): void {
-  const res = http.post(`${BASE_URL}/orders/async`, orderBody(pick(data.products).id), { ...JSON_PARAMS, tags: { name: 'POST /orders/async' } });
+  const order = customerOrder(pick(data.products).id, 'POST /orders/async');
+  const res = http.post(`${BASE_URL}/orders/async`, order.body, order.params);
   check(res, { 'order accepted (202)': r => r.status === 202 });
 }

@@ -5,7 +5,7 @@
  */
 import http from 'k6/http';
 import { check } from 'k6';
-import { BASE_URL, JSON_PARAMS, optionsFor, orderBody, pick, rate, seedProducts, thresholdsFor, vusFor, type SeededProduct } from './common.ts';
+import { BASE_URL, customerOrder, optionsFor, pick, rate, seedProducts, thresholdsFor, vusFor, type SeededProduct } from './common.ts';
 
 const HOLD = __ENV.HOLD || '5m';
 const PEAK = rate(200);
@@ -36,6 +36,7 @@ export function setup(): { products: SeededProduct[] } {
 }
 
 export function acceptOrder(data: { products: SeededProduct[] }): void {
-  const res = http.post(`${BASE_URL}/orders/async`, orderBody(pick(data.products).id), { ...JSON_PARAMS, tags: { name: 'POST /orders/async' } });
+  const order = customerOrder(pick(data.products).id, 'POST /orders/async');
+  const res = http.post(`${BASE_URL}/orders/async`, order.body, order.params);
   check(res, { 'order accepted (202)': r => r.status === 202 });
 }

@@ -8,6 +8,9 @@ import { BASE_URL, optionsFor, pick, rate, seedProducts, thresholdsFor, vusFor, 
 
 const RATE = rate(50);
 
+/** Requests per iteration (list + detail): what the gateway's per-IP limit must admit from one runner (cdk8s rate limits). */
+export const REQUESTS_PER_ITERATION = 2;
+
 export const options = optionsFor(
   {
     catalog: {

@@ -6,7 +6,7 @@
 import http from 'k6/http';
 import { check } from 'k6';
 import { Counter } from 'k6/metrics';
-import { BASE_URL, JSON_PARAMS, LOAD_FACTOR, optionsFor, orderBody, pick, rate, seedProducts, thresholdsFor, vusFor, type SeededProduct } from './common.ts';
+import { BASE_URL, LOAD_FACTOR, customerOrder, optionsFor, pick, rate, seedProducts, thresholdsFor, vusFor, type SeededProduct } from './common.ts';
 
 const PEAK = rate(300);
 /** Units per hot product: a fraction of what the spike asks for, so stock runs out mid-spike. */
@@ -44,11 +44,8 @@ export function setup(): { products: SeededProduct[] } {
 }
 
 export function buy(data: { products: SeededProduct[] }): void {
-  const res = http.post(`${BASE_URL}/orders`, orderBody(pick(data.products).id), {
-    ...JSON_PARAMS,
-    responseCallback: FLASH_SALE_STATUSES,
-    tags: { name: 'POST /orders' },
-  });
+  const order = customerOrder(pick(data.products).id, 'POST /orders');
+  const res = http.post(`${BASE_URL}/orders`, order.body, { ...order.params, responseCallback: FLASH_SALE_STATUSES });
   if (res.status === 201) placed.add(1);
   else if (res.status === 409) soldOut.add(1);
   check(res, { 'placed (201) or sold out (409)': r => r.status === 201 || r.status === 409 });

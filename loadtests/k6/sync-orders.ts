@@ -4,7 +4,7 @@
  */
 import http from 'k6/http';
 import { check } from 'k6';
-import { BASE_URL, JSON_PARAMS, ORDER_STAGES, optionsFor, orderBody, pick, rate, seedProducts, thresholdsFor, vusFor, type SeededProduct } from './common.ts';
+import { BASE_URL, ORDER_STAGES, customerOrder, optionsFor, pick, rate, seedProducts, thresholdsFor, vusFor, type SeededProduct } from './common.ts';
 
 const PEAK = Math.max(...ORDER_STAGES.map(s => s.target));
 
@@ -29,6 +29,7 @@ export function setup(): { products: SeededProduct[] } {
 }
 
 export function placeOrder(data: { products: SeededProduct[] }): void {
-  const res = http.post(`${BASE_URL}/orders`, orderBody(pick(data.products).id), { ...JSON_PARAMS, tags: { name: 'POST /orders' } });
+  const order = customerOrder(pick(data.products).id, 'POST /orders');
+  const res = http.post(`${BASE_URL}/orders`, order.body, order.params);
   check(res, { 'order placed (201)': r => r.status === 201 });
 }

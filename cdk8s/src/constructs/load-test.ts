@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import * as ts from 'typescript';
-import { TestRun, TestRunSpecCleanup, TestRunSpecInitializerResourcesLimits, TestRunSpecInitializerResourcesRequests, TestRunSpecRunnerResourcesLimits, TestRunSpecRunnerResourcesRequests, TestRunSpecRunnerVolumesEmptyDirSizeLimit } from '../../imports/k6-k6.io';
+import { TestRun, type TestRunSpecRunnerEnv, TestRunSpecCleanup, TestRunSpecInitializerResourcesLimits, TestRunSpecInitializerResourcesRequests, TestRunSpecRunnerResourcesLimits, TestRunSpecRunnerResourcesRequests, TestRunSpecRunnerVolumesEmptyDirSizeLimit } from '../../imports/k6-k6.io';
 import { ResourceSettings } from '../environments';
 
 /** uid/gid of the `k6` user in the grafana/k6 image (and the operator's runner image built on it). */
@@ -93,6 +93,8 @@ export interface LoadTestProps {
   readonly labels?: Readonly<Record<string, string>>;
   /** @default - the operator's default runner image */
   readonly runnerImage?: string;
+  /** More runner variables, by reference (credentials: secretKeyRef, never a value). @default - none */
+  readonly env?: readonly TestRunSpecRunnerEnv[];
 }
 
 /** The CRD types automountServiceAccountToken as a string: k6 pods never talk to the API server. */
@@ -155,6 +157,7 @@ export class LoadTest extends Construct {
             { name: 'LOAD_FACTOR', value: String(props.loadFactor) },
             { name: 'K6_PROMETHEUS_RW_SERVER_URL', value: props.prometheusRemoteWriteUrl },
             { name: 'K6_PROMETHEUS_RW_TREND_STATS', value: K6_TREND_STATS },
+            ...(props.env ?? []),
           ],
           resources: {
             requests: { cpu: TestRunSpecRunnerResourcesRequests.fromString(requests.cpu), memory: TestRunSpecRunnerResourcesRequests.fromString(requests.memory) },
