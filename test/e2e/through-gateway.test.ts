@@ -1,8 +1,9 @@
 /**
  * The whole platform as a client sees it: requests go through the gateway to the real product and
- * order services and the order consumers, on the real MariaDB and Kafka.
+ * order services and the order consumers, on the real MariaDB and Kafka, with bearer tokens of a local
+ * issuer (an admin for the catalog and status changes, customers for their own orders).
  */
-import { silentLogger } from '@eshop/test-support';
+import { accessToken, ADMIN, identityHeaders, silentLogger, testAuthEnv } from '@eshop/test-support';
 import { eventually } from '@eshop/test-support';
 import { loadGatewayConfig } from '../../services/gateway/src/config';
 import { startGateway, type RunningGateway } from '../../services/gateway/src/service';
@@ -12,7 +13,10 @@ import { OrderStack } from '../../services/order/test/support/order-stack';
 describe('the platform through the gateway', () => {
   let stack: OrderStack;
   let gateway: RunningGateway;
+  /** The admin: catalog writes, any order, status changes. */
   let api: ApiClient;
+  /** A customer as someone signs in: orders for themselves only. */
+  const as = async (userId: string) => api.withAuth({ bearer: await accessToken(userId, 'customer') });
 
   beforeAll(async () => {
     stack = await OrderStack.start({ name: 'e2e', partitions: 6 });
@@ -24,10 +28,14 @@ describe('the platform through the gateway', () => {
         PRODUCT_SERVICE_URL: stack.product.url,
         ORDER_SERVICE_URL: stack.api.baseUrl,
         LOG_LEVEL: 'silent',
+        ...testAuthEnv(),
+        // Over a thousand orders from one address and one user: the limits have their own tests.
+        RATE_LIMIT_PER_IP: '0',
+        RATE_LIMIT_PER_IDENTITY: '0',
       }),
       { logger: silentLogger },
     );
-    api = new ApiClient(`http://127.0.0.1:${gateway.port}`);
+    api = new ApiClient(`http://127.0.0.1:${gateway.port}`, { bearer: await accessToken('admin', 'admin') });
   });
 
   afterAll(async () => {
@@ -56,21 +64,22 @@ describe('the platform through the gateway', () => {
     expect(updated.status).toBe(200);
     expect(updated.body).toMatchObject({ name: 'Laptop Pro', price: '1299.99', stock: 8 });
 
-    const order = await api.post('/orders', { user_id: 1, items: [{ product_id: id, quantity: 2 }] });
+    const customer = await as('1');
+    const order = await customer.post('/orders', { user_id: 1, items: [{ product_id: id, quantity: 2 }] });
     expect(order.status).toBe(201);
     expect(order.body).toMatchObject({ status: 'confirmed', total: '2599.98', user_id: '1' });
     expect(await stockOf(id)).toBe(6);
 
-    const asyncOrder = await api.post('/orders/async', { user_id: 1, items: [{ product_id: id, quantity: 1 }] });
+    const asyncOrder = await customer.post('/orders/async', { user_id: 1, items: [{ product_id: id, quantity: 1 }] });
     expect(asyncOrder.status).toBe(202);
     expect(asyncOrder.headers.get('location')).toBe(`/orders/${asyncOrder.body.id}`);
-    await eventually(async () => expect((await api.get(`/orders/${asyncOrder.body.id}`)).body.status).toBe('confirmed'), 30000);
+    await eventually(async () => expect((await customer.get(`/orders/${asyncOrder.body.id}`)).body.status).toBe('confirmed'), 30000);
     expect(await stockOf(id)).toBe(5);
 
-    const fetched = await api.get(`/orders/${order.body.id}`);
+    const fetched = await customer.get(`/orders/${order.body.id}`);
     expect(fetched.body).toMatchObject({ id: order.body.id, status: 'confirmed', items: [{ product_id: id, quantity: 2, unit_price: '1299.99' }] });
 
-    const mine = await api.get('/orders?user_id=1');
+    const mine = await customer.get('/orders?user_id=1');
     expect(mine.body.items.map((o: { id: string }) => o.id)).toEqual(expect.arrayContaining([order.body.id, asyncOrder.body.id]));
 
     const paid = await api.put(`/orders/${order.body.id}/status`, { status: 'paid' });
@@ -90,10 +99,31 @@ describe('the platform through the gateway', () => {
     expect(internal.contentType).toContain('application/problem+json');
   });
 
+  it('asks for a token where one is needed, keeps customers to their own orders, and drops an identity header a client sends', async () => {
+    const anonymous = api.withAuth({});
+    const refused = await anonymous.post('/orders', { user_id: '1', items: [{ product_id: 1, quantity: 1 }] });
+    expect(refused.status).toBe(401);
+    expect(refused.contentType).toContain('application/problem+json');
+    expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect((await anonymous.get('/products?limit=1')).status).toBe(200);
+
+    const productId = await stack.product.createProduct(5, '1.00');
+    const alices = await (await as('alice')).post('/orders', { user_id: 'alice', items: [{ product_id: productId, quantity: 1 }] });
+    expect(alices.status).toBe(201);
+    const bob = await as('bob');
+    expect((await bob.get(`/orders/${alices.body.id}`)).status).toBe(403);
+    expect((await bob.post('/orders', { user_id: 'alice', items: [{ product_id: productId, quantity: 1 }] })).status).toBe(403);
+    expect((await bob.post('/products', { name: 'Mine now', description: 'no', price: '1.00', stock: 1 })).status).toBe(403);
+
+    // Even a correctly signed X-Eshop-Identity is the gateway's to set: from a client it is removed, so this is anonymous.
+    const forged = await anonymous.post('/products', { name: 'Forged', description: 'no', price: '1.00', stock: 1 }, await identityHeaders(ADMIN));
+    expect(forged.status).toBe(401);
+  });
+
   it('when 200 sync orders race for 50 units, exactly 50 are confirmed and the rest get 409, never a 5xx', async () => {
     const productId = await stack.product.createProduct(50, '19.99');
     const statuses = await mapConcurrent([...Array(200).keys()], 50, async (i) => {
-      const res = await api.post('/orders', { user_id: `racer-${i}`, items: [{ product_id: productId, quantity: 1 }] });
+      const res = await (await as(`racer-${i}`)).post('/orders', { user_id: `racer-${i}`, items: [{ product_id: productId, quantity: 1 }] });
       return res.status;
     });
     const count = (s: number) => statuses.filter((x) => x === s).length;
@@ -106,8 +136,9 @@ describe('the platform through the gateway', () => {
   it('when 1,000 async orders compete for 300 units, every order ends confirmed or rejected and exactly 300 are confirmed', async () => {
     const productId = await stack.product.createProduct(300, '2.50');
     const user = `async-e2e-${Date.now()}`;
+    const customer = await as(user);
     const accepted = await mapConcurrent([...Array(1000).keys()], 50, async () => {
-      const res = await api.post('/orders/async', { user_id: user, items: [{ product_id: productId, quantity: 1 }] });
+      const res = await customer.post('/orders/async', { user_id: user, items: [{ product_id: productId, quantity: 1 }] });
       expect(res.status).toBe(202);
       return res.body.id as string;
     });

@@ -1,9 +1,10 @@
 /**
  * The four processes as they run in production, started in-process on port 0 against the local
- * MariaDB and Kafka: product service, order API, one order consumer, and the gateway in front.
- * `driveTraffic` sends a little of everything so labelled series exist before anyone scrapes.
+ * MariaDB and Kafka: product service, order API, one order consumer, and the gateway in front, which
+ * verifies bearer tokens of a local issuer (testAuthEnv). `driveTraffic` sends a little of everything,
+ * as an admin and as a customer, so labelled series exist before anyone scrapes.
  */
-import { ApiClient, eventually, silentLogger } from '@eshop/test-support';
+import { accessToken, ApiClient, eventually, silentLogger, testAuthEnv } from '@eshop/test-support';
 import { loadGatewayConfig } from '../../../services/gateway/src/config';
 import { startGateway, type RunningGateway } from '../../../services/gateway/src/service';
 import { OrderStack } from '../../../services/order/test/support/order-stack';
@@ -13,14 +14,22 @@ import { testKafka } from '@eshop/test-support';
 export const PROCESSES = ['gateway', 'product', 'order-api', 'order-consumer'] as const;
 export type ProcessName = (typeof PROCESSES)[number];
 
+/** The customer whose orders driveTraffic places. */
+const CUSTOMER = 'obs-user';
+
 export class ObservedPlatform {
+  /** The admin: catalog writes and status changes. */
   readonly api: ApiClient;
+  /** CUSTOMER, signed in: places and reads their own orders. */
+  readonly customer: ApiClient;
 
   private constructor(
     readonly stack: OrderStack,
     readonly gateway: RunningGateway,
+    tokens: { admin: string; customer: string },
   ) {
-    this.api = new ApiClient(`http://127.0.0.1:${gateway.port}`);
+    this.api = new ApiClient(`http://127.0.0.1:${gateway.port}`, { bearer: tokens.admin });
+    this.customer = this.api.withAuth({ bearer: tokens.customer });
   }
 
   static async start(name = 'obs'): Promise<ObservedPlatform> {
@@ -33,10 +42,11 @@ export class ObservedPlatform {
           PRODUCT_SERVICE_URL: stack.product.url,
           ORDER_SERVICE_URL: stack.api.baseUrl,
           LOG_LEVEL: 'silent',
+          ...testAuthEnv(),
         }),
         { logger: silentLogger, host: '127.0.0.1' },
       );
-      return new ObservedPlatform(stack, gateway);
+      return new ObservedPlatform(stack, gateway, { admin: await accessToken('admin', 'admin'), customer: await accessToken(CUSTOMER, 'customer') });
     } catch (err) {
       await stack.close();
       throw err;
@@ -64,7 +74,7 @@ export class ObservedPlatform {
    * confirmed, a status change, and a poison message that the consumer dead-letters.
    */
   async driveTraffic(): Promise<void> {
-    const { api } = this;
+    const { api, customer } = this;
     const created = await api.post('/products', { name: 'Metric lamp', description: 'lights up dashboards', price: 19.99, stock: 5 });
     if (created.status !== 201) throw new Error(`create product answered ${created.status}`);
     const productId = created.body.id as number;
@@ -73,18 +83,18 @@ export class ObservedPlatform {
     await api.get('/products/999999999'); // 404
     await api.put(`/products/${productId}`, { name: 'Metric lamp', description: 'lights up dashboards', price: 21.5, stock: 5 });
 
-    const sync = await api.post('/orders', { user_id: 'obs-user', items: [{ product_id: productId, quantity: 1 }] });
+    const sync = await customer.post('/orders', { user_id: CUSTOMER, items: [{ product_id: productId, quantity: 1 }] });
     if (sync.status !== 201) throw new Error(`sync order answered ${sync.status}`);
-    await api.post('/orders', { user_id: 'obs-user', items: [{ product_id: productId, quantity: 1000 }] }); // 409 insufficient stock
+    await customer.post('/orders', { user_id: CUSTOMER, items: [{ product_id: productId, quantity: 1000 }] }); // 409 insufficient stock
     await api.put(`/orders/${sync.body.id}/status`, { status: 'paid' });
 
-    const accepted = await api.post('/orders/async', { user_id: 'obs-user', items: [{ product_id: productId, quantity: 1 }] });
+    const accepted = await customer.post('/orders/async', { user_id: CUSTOMER, items: [{ product_id: productId, quantity: 1 }] });
     if (accepted.status !== 202) throw new Error(`async order answered ${accepted.status}`);
     await eventually(async () => {
-      const status = (await api.get(`/orders/${accepted.body.id}`)).body.status;
+      const status = (await customer.get(`/orders/${accepted.body.id}`)).body.status;
       if (status === 'pending') throw new Error('async order still pending');
     }, 30_000);
-    await api.get('/orders?user_id=obs-user');
+    await customer.get(`/orders?user_id=${CUSTOMER}`);
 
     await this.deadLetterOne();
   }
