@@ -3,7 +3,12 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/services', '<rootDir>/cdk8s', '<rootDir>/test', '<rootDir>/dashboards', '<rootDir>/loadtests'],
   testMatch: ['**/test/**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest'] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest'],
+    // jose ships ES modules only; Node 24 require()s them natively, jest's module loader needs them as CommonJS.
+    '/node_modules/jose/.+\\.js$': ['@swc/jest'],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   moduleNameMapper: {
     '^@eshop/common$': '<rootDir>/services/common/src/index.ts',
     '^@eshop/test-support$': '<rootDir>/services/common/test-support/index.ts',

@@ -170,6 +170,36 @@ export const commonVariables = {
     doc: 'Largest accepted request body; larger requests get 413.',
     default: '100kb',
   }),
+  httpJsonMaxDepth: env.integer('HTTP_JSON_MAX_DEPTH', {
+    doc: 'Deepest nesting of arrays and objects accepted in a JSON body (checked before parsing); deeper bodies get 400.',
+    default: 16,
+    min: 1,
+    max: 1000,
+  }),
+  httpMaxHeaderBytes: env.integer('HTTP_MAX_HEADER_BYTES', {
+    doc: 'Largest total size of a request\'s header block; larger requests get 431.',
+    default: 16384,
+    min: 1024,
+    max: 1048576,
+  }),
+  httpHeadersTimeoutMs: env.integer('HTTP_HEADERS_TIMEOUT_MS', {
+    doc: 'Time a client has to send the complete request headers (slow-header clients get 408 and are disconnected).',
+    default: 10000,
+    min: 1000,
+  }),
+  httpRequestTimeoutMs: env.integer('HTTP_REQUEST_TIMEOUT_MS', {
+    doc: 'Time a client has to send the complete request, body included (slow-body clients get 408 and are disconnected).',
+    default: 30000,
+    min: 1000,
+  }),
+};
+
+/** The HTTP server settings every service takes from commonVariables. */
+export type HttpServerLimits = {
+  readonly httpJsonMaxDepth: number;
+  readonly httpMaxHeaderBytes: number;
+  readonly httpHeadersTimeoutMs: number;
+  readonly httpRequestTimeoutMs: number;
 };
 
 /** Database variables with the service's prefix, e.g. PRODUCT_DB_HOST. */

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
+import { identityFromGateway } from './auth';
+import type { HttpServerLimits } from './config';
 import { withContext } from './context';
 import { AppError, notFoundHandler, problemHandler } from './errors';
 import { withTimeout, type ServiceState } from './lifecycle';
@@ -21,8 +24,17 @@ export interface HttpAppOptions {
   readiness: ReadinessCheck[];
   /** Largest JSON body, e.g. `100kb`; larger → 413. */
   bodyLimit: string;
+  /** Deepest nesting accepted in a JSON body (HTTP_JSON_MAX_DEPTH); deeper → 400 before parsing. */
+  jsonMaxDepth: number;
+  /**
+   * GATEWAY_IDENTITY_SECRET of a service behind the gateway: each request's X-Eshop-Identity is verified
+   * (identityOf(req) then names the caller). Unset for the gateway itself and for processes without a public API.
+   */
+  identitySecret?: string;
   /** Mounts the service's own routes. */
   routes: (app: Express) => void;
+  /** Take the client address from X-Forwarded-For set by this many trusted proxies (true: one). Default false. */
+  trustProxy?: boolean | number;
   /** Log one line per request at info (default true). */
   accessLog?: boolean;
   /**
@@ -132,16 +144,59 @@ const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/**
+ * Nesting depth of a JSON text, counted without parsing it: `[]` is 1, `{"a":[1]}` is 2. Brackets inside
+ * strings do not count. Stops counting once past `max`: a hostile body costs one pass, never a deep parse.
+ */
+export function jsonDepthExceeds(text: Buffer, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === 0x5c /* backslash */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+function tooDeep(max: number): AppError {
+  return new AppError({
+    status: 400,
+    code: 'json_too_deep',
+    detail: `request body nests arrays and objects deeper than ${max} levels`,
+    extensions: { max_depth: max },
+  });
+}
+
+/**
+ * Security headers for a JSON API (helmet): nothing may be framed, sniffed or loaded by a browser from a
+ * response; HSTS because clients reach the API over TLS at the ingress.
+ */
+const securityHeaders = helmet({
+  contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  frameguard: { action: 'deny' },
+  crossOriginResourcePolicy: { policy: 'same-origin' },
+});
+
 /** Express app with the platform's standard middleware, health endpoints, metrics and problem handling. */
 export function createHttpApp(options: HttpAppOptions): Express {
   const { logger, metrics, state } = options;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.set('trust proxy', false);
+  app.set('trust proxy', options.trustProxy === true ? 1 : (options.trustProxy ?? false));
 
   app.use(requestContext());
   app.use(httpMetrics(metrics, logger, options.accessLog ?? true));
+  app.use(securityHeaders);
   app.use((_req, res, next) => {
     // While draining, ask keep-alive clients to reconnect elsewhere.
     if (state.phase === 'draining') res.setHeader('Connection', 'close');
@@ -171,9 +226,21 @@ export function createHttpApp(options: HttpAppOptions): Express {
   });
   app.get('/metrics', metrics.handler());
 
+  if (options.identitySecret !== undefined) app.use(identityFromGateway(options.identitySecret));
+
   if (options.jsonBody ?? true) {
+    const maxDepth = options.jsonMaxDepth;
     app.use(requireJson);
-    app.use(express.json({ limit: options.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+    app.use(
+      express.json({
+        limit: options.bodyLimit,
+        strict: true,
+        type: ['application/json', 'application/*+json'],
+        verify: (_req, _res, raw) => {
+          if (jsonDepthExceeds(raw, maxDepth)) throw tooDeep(maxDepth);
+        },
+      }),
+    );
   }
 
   options.routes(app);
@@ -190,13 +257,31 @@ export interface RunningHttpServer {
   close(timeoutMs: number): Promise<void>;
 }
 
-/** Listens on `port` (0 = any free port, as tests do). */
-export async function listen(app: Express, port: number, host = '0.0.0.0'): Promise<RunningHttpServer> {
-  const server = http.createServer(app);
-  // Longer than typical load balancer idle timeouts, so the LB closes idle connections first.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 30_000;
+/** Defaults of commonVariables, for callers (tests, tools) that do not load a config. */
+export const DEFAULT_SERVER_LIMITS: HttpServerLimits = {
+  httpJsonMaxDepth: 16,
+  httpMaxHeaderBytes: 16384,
+  httpHeadersTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 30_000,
+};
+
+/**
+ * Listens on `port` (0 = any free port, as tests do). Slow clients are cut off: the headers must arrive within
+ * httpHeadersTimeoutMs and the whole request within httpRequestTimeoutMs (Node answers 408 and closes), checked
+ * every second; a header block over httpMaxHeaderBytes gets 431.
+ */
+export async function listen(app: Express, port: number, host = '0.0.0.0', limits: HttpServerLimits = DEFAULT_SERVER_LIMITS): Promise<RunningHttpServer> {
+  const server = http.createServer(
+    {
+      maxHeaderSize: limits.httpMaxHeaderBytes,
+      headersTimeout: limits.httpHeadersTimeoutMs,
+      requestTimeout: Math.max(limits.httpRequestTimeoutMs, limits.httpHeadersTimeoutMs),
+      connectionsCheckingInterval: 1000,
+      // Longer than typical load balancer idle timeouts, so the LB closes idle connections first.
+      keepAliveTimeout: 65_000,
+    },
+    app,
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -6,6 +6,7 @@ export * from './validation';
 export * from './metrics';
 export * from './lifecycle';
 export * from './http';
+export * from './auth';
 export * from './db';
 export * from './kafka';
 export * from './outbox';

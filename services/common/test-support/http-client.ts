@@ -1,4 +1,7 @@
 /** A small fetch wrapper for the tests: JSON in, status + headers + parsed body out. */
+import type { Identity } from '../src/auth';
+import { identityHeaders } from './auth';
+
 export interface ApiResponse<T = any> {
   status: number;
   headers: Headers;
@@ -14,11 +17,31 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+export interface ApiClientOptions {
+  /** Behind the gateway: the caller the gateway vouches for (a signed X-Eshop-Identity on every request). */
+  as?: Identity;
+  /** At the gateway: an access token sent as Authorization: Bearer. */
+  bearer?: string;
+}
+
+/** Anonymous unless `as` (a service behind the gateway) or `bearer` (the gateway) says who calls. */
 export class ApiClient {
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    readonly auth: ApiClientOptions = {},
+  ) {}
+
+  /** The same client acting as someone else (or, with `{}`, anonymously). */
+  withAuth(auth: ApiClientOptions): ApiClient {
+    return new ApiClient(this.baseUrl, auth);
+  }
 
   async request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
-    const headers: Record<string, string> = { ...options.headers };
+    const headers: Record<string, string> = {
+      ...(this.auth.as ? await identityHeaders(this.auth.as) : {}),
+      ...(this.auth.bearer ? { authorization: `Bearer ${this.auth.bearer}` } : {}),
+      ...options.headers,
+    };
     let body: string | undefined;
     if (options.raw !== undefined) {
       body = options.raw;

@@ -6,6 +6,7 @@ import pino from 'pino';
 import type { DatabaseOptions } from '../src/db';
 
 export * from './http-client';
+export * from './auth';
 export * from './ports';
 export * from './dedicated-infra';
 

@@ -12,6 +12,7 @@ function buildApp(readiness: ReadinessCheck[] = [], extraRoutes: (app: Express) 
     state,
     readiness,
     bodyLimit: '1kb',
+    jsonMaxDepth: 16,
     routes: (a) => {
       a.get('/things/:id', (req, res) => {
         if (req.params.id === 'missing') throw AppError.notFound('thing', req.params.id);
@@ -48,6 +49,7 @@ describe('standard HTTP app', () => {
       state: new ServiceState(),
       readiness: [],
       bodyLimit: '1kb',
+      jsonMaxDepth: 16,
       routes: (a) =>
         a.get('/work', async (_req, res) => {
           logger.info({ password: 'hunter2' }, 'step one');

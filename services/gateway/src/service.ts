@@ -7,6 +7,8 @@ import {
   stopInOrder,
   type Logger,
 } from '@eshop/common';
+import { AccessTokenVerifier } from './auth/access-tokens';
+import { mountGate } from './auth/gate';
 import { bodyLimitBytes, type GatewayConfig } from './config';
 import { mountRoutes } from './http/routes';
 import { Upstream } from './proxy/upstream';
@@ -52,25 +54,35 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const product = new Upstream({ ...shared, name: 'product-service', url: config.productServiceUrl });
   const order = new Upstream({ ...shared, name: 'order-service', url: config.orderServiceUrl });
   const upstreams = [product, order];
+  const verifier = new AccessTokenVerifier(config, metrics);
 
   const app = createHttpApp({
     logger,
     metrics,
     state,
     bodyLimit: config.httpBodyLimit,
+    jsonMaxDepth: config.httpJsonMaxDepth,
+    // Client addresses (rate limits) come from X-Forwarded-For only when a trusted ingress sets it.
+    trustProxy: config.trustForwardedHeaders,
     // Bodies stream to the services untouched; the gateway applies its own size limit.
     jsonBody: false,
     readiness: upstreams.map((upstream) => ({ name: upstream.name, check: () => upstream.checkReady() })),
-    routes: (routes) =>
-      mountRoutes(routes, {
-        product: { upstream: product, timeoutMs: config.productTimeoutMs },
-        order: { upstream: order, timeoutMs: config.orderTimeoutMs },
-      }),
+    routes: (routes) => {
+      mountGate(routes, verifier, config, metrics);
+      mountRoutes(
+        routes,
+        {
+          product: { upstream: product, timeoutMs: config.productTimeoutMs },
+          order: { upstream: order, timeoutMs: config.orderTimeoutMs },
+        },
+        { verifier, identitySecret: config.identitySecret },
+      );
+    },
   });
 
   let server;
   try {
-    server = await listen(app, config.port, options.host ?? config.httpHost);
+    server = await listen(app, config.port, options.host ?? config.httpHost, config);
   } catch (err) {
     await Promise.all(upstreams.map((upstream) => upstream.close()));
     throw err;

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ConfigError } from '@eshop/common';
-import { bodyLimitBytes, loadGatewayConfig } from '../src/config';
+import { testAuthEnv, TEST_AUTH } from '@eshop/test-support';
+import { allowedAlgorithms, bodyLimitBytes, loadGatewayConfig } from '../src/config';
 import { hasDotSegment } from '../src/http/routes';
 import { CircuitOpenError } from '../src/proxy/circuit-breaker';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../src/proxy/headers';
@@ -138,7 +139,7 @@ describe('upstream failure classification', () => {
 
 describe('gateway configuration', () => {
   it('defaults to the documented ports, URLs and limits', () => {
-    const config = loadGatewayConfig({});
+    const config = loadGatewayConfig(testAuthEnv());
 
     expect(config).toMatchObject({
       port: 8080,
@@ -150,8 +151,37 @@ describe('gateway configuration', () => {
       breakerHalfOpenAfterMs: 10000,
       upstreamConnections: 64,
       httpBodyLimit: '100kb',
+      authIssuer: TEST_AUTH.issuer,
+      authAudience: 'eshop-api',
+      authJwksUrl: undefined,
+      rateLimitWindowMs: 60000,
+      rateLimitPerIp: 1200,
+      rateLimitPerIdentity: 600,
     });
     expect(bodyLimitBytes(config)).toBe(102400);
+    expect(allowedAlgorithms(config)).toEqual(['HS256']);
+  });
+
+  it('refuses to start without a key source for access tokens, or with two, or with a short secret', () => {
+    const { AUTH_JWT_SECRET: _secret, ...withoutKeys } = testAuthEnv();
+    expect(() => loadGatewayConfig(withoutKeys)).toThrow(/AUTH_JWKS_URL or AUTH_JWT_SECRET is required/);
+    expect(() => loadGatewayConfig({ ...testAuthEnv(), AUTH_JWKS_URL: 'https://idp.example/.well-known/jwks.json' })).toThrow(/both set/);
+    const short = () => loadGatewayConfig({ ...testAuthEnv(), AUTH_JWT_SECRET: 'short', GATEWAY_IDENTITY_SECRET: 'also-short' });
+    expect(short).toThrow(/AUTH_JWT_SECRET must be at least 32 characters/);
+    expect(short).toThrow(/GATEWAY_IDENTITY_SECRET must be at least 32 characters/);
+    // Secrets are never echoed back in the error.
+    expect(short).not.toThrow(/also-short/);
+  });
+
+  it('takes a JWKS URL with the asymmetric default algorithms, and an explicit allow-list', () => {
+    const { AUTH_JWT_SECRET: _secret, ...env } = testAuthEnv();
+    const jwks = loadGatewayConfig({ ...env, AUTH_JWKS_URL: 'https://idp.example/.well-known/jwks.json' });
+    expect(allowedAlgorithms(jwks)).toEqual(['RS256', 'ES256']);
+    expect(allowedAlgorithms(loadGatewayConfig({ ...env, AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_JWT_ALGORITHMS: 'PS256, EdDSA' }))).toEqual(['PS256', 'EdDSA']);
+    expect(() => loadGatewayConfig({ ...env, AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_JWT_ALGORITHMS: 'none' })).toThrow(/AUTH_JWT_ALGORITHMS must list algorithms/);
+    // Algorithm confusion: an HMAC "signature" made with a public key must never verify.
+    expect(() => loadGatewayConfig({ ...env, AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_JWT_ALGORITHMS: 'RS256,HS256' })).toThrow(/must not list HS/);
+    expect(() => loadGatewayConfig({ ...testAuthEnv(), AUTH_JWT_ALGORITHMS: 'RS256' })).toThrow(/only HS256/);
   });
 
   it('names every invalid variable at once', () => {

@@ -1,3 +1,5 @@
+import { verifyIdentity } from '@eshop/common';
+import { accessToken, TEST_AUTH } from '@eshop/test-support';
 import { send, startTestGateway, type TestGateway } from './support/gateway';
 import { startEchoUpstream, startProblemUpstream, type TestServer } from './support/upstreams';
 
@@ -109,7 +111,6 @@ describe('gateway pass-through of upstream answers and headers', () => {
         'X-Hop-Secret': 'do-not-forward',
         TE: 'trailers',
         'Proxy-Authorization': 'Basic c2VjcmV0',
-        Authorization: 'Bearer end-to-end',
         'X-End-To-End': 'yes',
       },
     });
@@ -119,8 +120,18 @@ describe('gateway pass-through of upstream answers and headers', () => {
     expect(seen['keep-alive']).toBeUndefined();
     expect(seen.te).toBeUndefined();
     expect(seen['proxy-authorization']).toBeUndefined();
-    expect(seen.authorization).toBe('Bearer end-to-end');
     expect(seen['x-end-to-end']).toBe('yes');
+  });
+
+  it('keeps the client\'s token at the gateway and forwards the verified caller, signed, in place of any client-sent identity', async () => {
+    const res = await send(`${gw.url}/orders/1`, {
+      headers: { Authorization: `Bearer ${await accessToken('c-7', 'customer')}`, 'X-Eshop-Identity': 'forged-by-client' },
+    });
+
+    const seen = res.json.headers;
+    expect(seen.authorization).toBeUndefined();
+    expect(seen['x-eshop-identity']).not.toBe('forged-by-client');
+    await expect(verifyIdentity(seen['x-eshop-identity'], TEST_AUTH.identitySecret)).resolves.toEqual({ userId: 'c-7', roles: ['customer'] });
   });
 
   it('sets X-Forwarded-For/-Proto/-Host from what the gateway sees, ignoring spoofed values', async () => {

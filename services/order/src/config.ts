@@ -1,4 +1,4 @@
-import { commonVariables, databaseVariables, env, kafkaVariables, loadConfig, type ConfigOf, type DatabaseOptions } from '@eshop/common';
+import { commonVariables, identitySecretVariable, databaseVariables, env, kafkaVariables, loadConfig, type ConfigOf, type DatabaseOptions } from '@eshop/common';
 
 const database = databaseVariables('ORDER', 'order_db');
 
@@ -64,6 +64,7 @@ export const orderConfigDefinition = {
     default: 24,
     min: 1,
   }),
+  identitySecret: identitySecretVariable,
   ...commonVariables,
 };
 

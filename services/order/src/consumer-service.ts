@@ -64,6 +64,7 @@ export async function startOrderConsumer(config: ConsumerConfig, options: OrderC
     metrics,
     state,
     bodyLimit: config.httpBodyLimit,
+    jsonMaxDepth: config.httpJsonMaxDepth,
     readiness: [runtime.databaseReadiness, runtime.kafkaReadiness],
     accessLog: false,
     routes: () => {},
@@ -71,7 +72,7 @@ export async function startOrderConsumer(config: ConsumerConfig, options: OrderC
   let server;
   try {
     // Health and metrics answer while the consumer joins its group.
-    server = await listen(app, config.consumerPort, config.httpHost);
+    server = await listen(app, config.consumerPort, config.httpHost, config);
     // Dead letters go through this producer; connect it before the first message.
     await runtime.producer.connect();
     await consumer.start();

@@ -38,6 +38,8 @@ export async function startOrderService(config: OrderConfig, options: OrderServi
     metrics,
     state,
     bodyLimit: config.httpBodyLimit,
+    jsonMaxDepth: config.httpJsonMaxDepth,
+    identitySecret: config.identitySecret,
     readiness: [runtime.databaseReadiness],
     routes: (routes) => {
       routes.use('/orders', ordersRoutes(runtime.deps));
@@ -46,7 +48,7 @@ export async function startOrderService(config: OrderConfig, options: OrderServi
 
   let server;
   try {
-    server = await listen(app, config.port, config.httpHost);
+    server = await listen(app, config.port, config.httpHost, config);
   } catch (err) {
     await stopInOrder(logger, runtime.close());
     throw err;

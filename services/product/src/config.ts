@@ -1,4 +1,4 @@
-import { commonVariables, databaseVariables, env, kafkaVariables, loadConfig, type ConfigOf } from '@eshop/common';
+import { commonVariables, identitySecretVariable, databaseVariables, env, kafkaVariables, loadConfig, type ConfigOf } from '@eshop/common';
 
 const database = databaseVariables('PRODUCT', 'product_db');
 
@@ -19,6 +19,7 @@ export const productConfigDefinition = {
     doc: 'Reject PUT and DELETE on a product without an If-Match header (428), forcing clients to prove they saw the current version.',
     default: false,
   }),
+  identitySecret: identitySecretVariable,
   ...commonVariables,
 };
 

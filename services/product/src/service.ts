@@ -87,6 +87,8 @@ export async function startProductService(
     metrics,
     state,
     bodyLimit: config.httpBodyLimit,
+    jsonMaxDepth: config.httpJsonMaxDepth,
+    identitySecret: config.identitySecret,
     readiness: [
       { name: 'database', check: () => pingDatabase(sequelize) },
       { name: 'kafka', check: kafkaReadiness.check },
@@ -97,7 +99,7 @@ export async function startProductService(
     },
   });
 
-  const http = await listen(app, config.port, config.httpHost).catch(async (err: unknown) => {
+  const http = await listen(app, config.port, config.httpHost, config).catch(async (err: unknown) => {
     await outbox.stop();
     await sequelize.close();
     throw err;

@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
-import { createTopic, deleteTopics, eventually, kafkaBrokers, type TestDatabase } from '@eshop/test-support';
+import { ADMIN, createTopic, deleteTopics, eventually, kafkaBrokers, type TestDatabase } from '@eshop/test-support';
 import { ApiClient } from '@eshop/test-support';
 import { aProduct } from './support/factories';
 import { freePort } from '@eshop/test-support';
@@ -68,7 +68,7 @@ describe('graceful shutdown of the built service (dist/main.js)', () => {
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const baseUrl = `http://127.0.0.1:${port}`;
-    const api = new ApiClient(baseUrl);
+    const api = new ApiClient(baseUrl, { as: ADMIN });
     await eventually(async () => {
       if ((await reachable(`${baseUrl}/readyz`)) !== 200) throw new Error(`not ready yet:\n${output}`);
     }, 30_000);

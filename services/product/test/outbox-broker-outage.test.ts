@@ -1,4 +1,4 @@
-import { eventually, MessageCollector, testKafka } from '@eshop/test-support';
+import { ADMIN, eventually, MessageCollector, testKafka } from '@eshop/test-support';
 import { ApiClient } from '@eshop/test-support';
 import { anOrderId, aProduct, aReservation } from './support/factories';
 import { DedicatedBroker } from '@eshop/test-support';
@@ -39,7 +39,7 @@ describe('outbox relay across a Kafka broker outage (dedicated broker)', () => {
   });
 
   it('accepts writes while the broker is down and publishes every event exactly once, in order per product, after it returns', async () => {
-    const api = new ApiClient(app!.url);
+    const api = new ApiClient(app!.url, { as: ADMIN });
     const expected: Expected[] = [];
     const ids: number[] = [];
     for (let i = 0; i < 3; i++) {

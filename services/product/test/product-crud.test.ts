@@ -1,4 +1,4 @@
-import { ApiClient } from '@eshop/test-support';
+import { ADMIN, ApiClient } from '@eshop/test-support';
 import { aProduct } from './support/factories';
 import { startTestService, type TestProductService } from './support/product-service';
 
@@ -8,7 +8,7 @@ describe('product catalogue over HTTP', () => {
 
   beforeAll(async () => {
     app = await startTestService({ name: 'crud' });
-    api = new ApiClient(app.url);
+    api = new ApiClient(app.url, { as: ADMIN });
   });
 
   afterAll(async () => {
@@ -195,7 +195,7 @@ describe('product catalogue with PRODUCT_REQUIRE_IF_MATCH=true', () => {
 
   beforeAll(async () => {
     app = await startTestService({ name: 'ifmatch', env: { PRODUCT_REQUIRE_IF_MATCH: 'true' } });
-    api = new ApiClient(app.url);
+    api = new ApiClient(app.url, { as: ADMIN });
   });
 
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { eventually, MessageCollector, testKafka, type CollectedMessage } from '@eshop/test-support';
+import { ADMIN, eventually, MessageCollector, testKafka, type CollectedMessage } from '@eshop/test-support';
 import { ApiClient } from '@eshop/test-support';
 import { anOrderId, aProduct, aReservation } from './support/factories';
 import { startTestService, type TestProductService } from './support/product-service';
@@ -20,7 +20,7 @@ describe('product events on Kafka (transactional outbox)', () => {
 
   beforeAll(async () => {
     app = await startTestService({ name: 'events' });
-    api = new ApiClient(app.url);
+    api = new ApiClient(app.url, { as: ADMIN });
     collector = await new MessageCollector(app.topic, testKafka(app.brokers)).start();
   });
 

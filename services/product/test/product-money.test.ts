@@ -1,5 +1,5 @@
 import { centsToMoney, moneyToCents } from '@eshop/common';
-import { ApiClient } from '@eshop/test-support';
+import { ADMIN, ApiClient } from '@eshop/test-support';
 import { aProduct } from './support/factories';
 import { startTestService, type TestProductService } from './support/product-service';
 
@@ -9,7 +9,7 @@ describe('product prices are exact decimals', () => {
 
   beforeAll(async () => {
     app = await startTestService({ name: 'money' });
-    api = new ApiClient(app.url);
+    api = new ApiClient(app.url, { as: ADMIN });
   });
 
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { ApiClient } from '@eshop/test-support';
+import { ADMIN, ApiClient } from '@eshop/test-support';
 import { aProduct } from './support/factories';
 import { startTestService, type TestProductService } from './support/product-service';
 
@@ -14,7 +14,7 @@ describe('product list pagination and search', () => {
 
   beforeAll(async () => {
     app = await startTestService({ name: 'paging' });
-    api = new ApiClient(app.url);
+    api = new ApiClient(app.url, { as: ADMIN });
     // Sequential, so ids ascend in creation order.
     for (let i = 1; i <= 45; i++) created.push((await api.post('/products', aProduct({ name: `Item ${String(i).padStart(2, '0')}` }))).body.id);
   });

@@ -1,4 +1,4 @@
-import { ApiClient, type RequestOptions } from '@eshop/test-support';
+import { ADMIN, ApiClient, type RequestOptions } from '@eshop/test-support';
 import { aProduct } from './support/factories';
 import { startTestService, type TestProductService } from './support/product-service';
 
@@ -61,7 +61,7 @@ describe('product API input validation', () => {
 
   beforeAll(async () => {
     app = await startTestService({ name: 'validation' });
-    api = new ApiClient(app.url);
+    api = new ApiClient(app.url, { as: ADMIN });
     existingId = (await api.post('/products', aProduct({ stock: 3 }))).body.id;
   });
 

@@ -1,4 +1,4 @@
-import { ApiClient } from '@eshop/test-support';
+import { ADMIN, ApiClient } from '@eshop/test-support';
 import { anOrderId, aProduct, aReservation } from './support/factories';
 import { startTestService, type TestProductService } from './support/product-service';
 
@@ -8,7 +8,7 @@ describe('stock reservations (internal inventory API)', () => {
 
   beforeAll(async () => {
     app = await startTestService({ name: 'reserve' });
-    api = new ApiClient(app.url);
+    api = new ApiClient(app.url, { as: ADMIN });
   });
 
   afterAll(async () => {

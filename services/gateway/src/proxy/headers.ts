@@ -22,6 +22,10 @@ const REPLACED_ON_REQUEST = new Set([
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
+  // The client's token stays at the gateway; the services get the verified caller instead.
+  'authorization',
+  // Only the gateway vouches for a caller: a client-sent identity is dropped, never forwarded.
+  'x-eshop-identity',
 ]);
 
 /** Extra fields named in a Connection header are hop-by-hop too (RFC 9110 §7.6.1). */
@@ -46,6 +50,8 @@ export interface ForwardingContext {
   trustForwarded: boolean;
   /** Drop Content-Length because the body is re-framed (a buffered chunked body). */
   dropContentLength: boolean;
+  /** The gateway-signed identity of the verified caller (X-Eshop-Identity), if any. */
+  identity?: string;
 }
 
 /**
@@ -64,6 +70,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, context: Forwarding
     out.push(name, raw[i + 1]!);
   }
   out.push('x-request-id', context.requestId);
+  if (context.identity !== undefined) out.push('x-eshop-identity', context.identity);
 
   const incoming = req.headers;
   const address = context.clientAddress ?? 'unknown';

@@ -66,7 +66,7 @@ export class Upstream {
    * when the client left or the upstream failed after the response had started (the client then sees
    * a cut connection, as it would without the gateway).
    */
-  async forward(req: IncomingMessage, res: ServerResponse, timeoutMs: number): Promise<void> {
+  async forward(req: IncomingMessage, res: ServerResponse, timeoutMs: number, identity?: string): Promise<void> {
     const body = await upstreamBody(req, this.options.bodyLimit);
     const method = req.method ?? 'GET';
     const headers = upstreamRequestHeaders(req, {
@@ -75,6 +75,7 @@ export class Upstream {
       protocol: (req.socket as Partial<TLSSocket>).encrypted ? 'https' : 'http',
       trustForwarded: this.options.trustForwardedHeaders,
       dropContentLength: body.kind === 'buffered',
+      identity,
     });
 
     const abort = new AbortController();

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { Metrics, createLogger } from '@eshop/common';
+import { accessToken, testAuthEnv } from '@eshop/test-support';
 import { loadGatewayConfig, type GatewayConfig } from '../../src/config';
 import { startGateway, type RunningGateway } from '../../src/service';
 
@@ -11,7 +12,7 @@ export interface TestGateway {
 
 /** Starts the real gateway on a free port; `env` overrides its variables (upstream URLs at least). */
 export async function startTestGateway(env: Record<string, string>): Promise<TestGateway> {
-  const config: GatewayConfig = loadGatewayConfig({ API_GATEWAY_PORT: '0', SHUTDOWN_TIMEOUT_MS: '5000', ...env });
+  const config: GatewayConfig = loadGatewayConfig({ API_GATEWAY_PORT: '0', SHUTDOWN_TIMEOUT_MS: '5000', ...testAuthEnv(), ...env });
   const gateway = await startGateway(config, {
     logger: createLogger('api-gateway', process.env.TEST_LOG_LEVEL ?? 'silent'),
     metrics: new Metrics('api-gateway'),
@@ -43,13 +44,24 @@ export interface RawRequest {
   body?: string | Buffer;
   /** Send the body with Transfer-Encoding: chunked (no Content-Length), in this many pieces. */
   chunks?: number;
+  /** Send no Authorization header (by default an admin's token is sent unless `headers` has one). */
+  anonymous?: boolean;
 }
 
+/** An admin's token for the test gateway; most routing tests are not about who calls. */
+const adminToken = accessToken('admin', 'admin', 24 * 3600);
+
 /** One request on a fresh connection, with full control over the request target, framing and headers. */
-export function send(url: string, options: RawRequest = {}): Promise<RawResponse> {
+export async function send(url: string, options: RawRequest = {}): Promise<RawResponse> {
+  const headers: Record<string, string | string[] | number> = { ...options.headers };
+  const hasAuthorization = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
+  if (!options.anonymous && !hasAuthorization) headers['authorization'] = `Bearer ${await adminToken}`;
+  return sendRaw(url, options, headers);
+}
+
+function sendRaw(url: string, options: RawRequest, headers: Record<string, string | string[] | number>): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const body = options.body === undefined ? undefined : Buffer.from(options.body);
-    const headers: Record<string, string | string[] | number> = { ...options.headers };
     if (body && !options.chunks) headers['content-length'] = body.length;
     // Split by hand: `new URL()` would normalise dot segments, and tests need the raw request target.
     const match = /^http:\/\/([^/:]+):(\d+)(\/.*)?$/.exec(url);

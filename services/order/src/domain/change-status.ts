@@ -1,7 +1,8 @@
-import { addToContext, AppError } from '@eshop/common';
+import { addToContext, AppError, type Identity } from '@eshop/common';
 import { ProductServiceUnavailableError } from '../clients/product-client';
 import type { OrderDependencies } from './dependencies';
 import type { Order } from './order';
+import { assertMayChangeStatus } from './order-access';
 import { orderStatusChanged } from './order-events';
 import { assertTransition, canTransition, nextStatuses, type OrderStatus } from './order-status';
 import { recordOutcome, settlePendingOrder } from './process-order-placed';
@@ -22,10 +23,11 @@ export const DEFAULT_API_REJECTION_REASON = 'rejected_by_request';
  * pending → confirmed runs the same reservation use case as the order consumers. Every change commits
  * with its order.<status> event; order.cancelled and order.rejected make the consumers release the stock.
  */
-export async function changeStatus(deps: OrderDependencies, id: string, request: StatusChangeRequest): Promise<Order> {
+export async function changeStatus(deps: OrderDependencies, id: string, request: StatusChangeRequest, actor: Identity): Promise<Order> {
   addToContext({ orderId: id });
   const order = await deps.orders.find(id);
   if (!order) throw AppError.notFound('order', id);
+  assertMayChangeStatus(actor, order, request.status);
   assertTransition(order.status, request.status);
 
   if (order.status === 'pending' && request.status === 'confirmed') return confirmPending(deps, order);

@@ -1,10 +1,11 @@
-import { AppError, decodeCursor, encodeCursor, PROBLEM_CONTENT_TYPE, validate } from '@eshop/common';
+import { AppError, decodeCursor, encodeCursor, PROBLEM_CONTENT_TYPE, requireIdentity, validate } from '@eshop/common';
 import { Router, type Request, type Response } from 'express';
 import { acceptAsyncOrder } from '../domain/accept-async-order';
 import { changeStatus } from '../domain/change-status';
 import type { OrderDependencies } from '../domain/dependencies';
 import { requestHash, type IdempotencyKey, type IdempotencyScope } from '../domain/idempotency';
 import { orderLocation, orderRepresentation } from '../domain/order';
+import { assertMayPlaceFor, assertMayRead, listedUser } from '../domain/order-access';
 import { placeOrder, type PlaceOrderRequest, type PlaceOrderResult } from '../domain/place-order';
 import {
   cursorBefore,
@@ -54,19 +55,24 @@ export function ordersRoutes(deps: OrderDependencies): Router {
   const router = Router();
 
   router.post('/', async (req, res) => {
+    const actor = requireIdentity(req);
     const body = validate(placeOrderBody, req.body);
+    assertMayPlaceFor(actor, body.user_id);
     send(res, await placeOrder(deps, toRequest(body), idempotencyKeyOf(req, 'POST /orders', body)));
   });
 
   router.post('/async', async (req, res) => {
+    const actor = requireIdentity(req);
     const body = validate(placeOrderBody, req.body);
+    assertMayPlaceFor(actor, body.user_id);
     send(res, await acceptAsyncOrder(deps, toRequest(body), idempotencyKeyOf(req, 'POST /orders/async', body)));
   });
 
   router.get('/', async (req, res) => {
+    const actor = requireIdentity(req);
     const query = validate(listOrdersQuery, { ...req.query }, 'query');
     const page = await deps.orders.list({
-      userId: query.user_id,
+      userId: listedUser(actor, query.user_id),
       status: query.status,
       limit: query.limit,
       beforeId: query.cursor === undefined ? undefined : decodeCursor(query.cursor, cursorBefore),
@@ -77,16 +83,19 @@ export function ordersRoutes(deps: OrderDependencies): Router {
   });
 
   router.get('/:id', async (req, res) => {
+    const actor = requireIdentity(req);
     const { id } = validate(orderIdParams, req.params, 'path');
     const order = await deps.orders.find(id);
     if (!order) throw AppError.notFound('order', id);
+    assertMayRead(actor, order);
     res.json(orderRepresentation(order));
   });
 
   router.put('/:id/status', async (req, res) => {
+    const actor = requireIdentity(req);
     const { id } = validate(orderIdParams, req.params, 'path');
     const body = validate(statusChangeBody, req.body);
-    const order = await changeStatus(deps, id, body);
+    const order = await changeStatus(deps, id, body, actor);
     res.json(orderRepresentation(order));
   });
 

@@ -11,6 +11,8 @@
 import './node-version';
 import { createDatabase, Metrics, migrate } from '@eshop/common';
 import {
+  ADMIN,
+  serviceAuthEnv,
   ApiClient,
   createTestDatabase,
   createTopic,
@@ -56,7 +58,7 @@ export class OrderStack {
     readonly env: Record<string, string>,
     readonly service: RunningOrderService,
   ) {
-    this.api = new ApiClient(`http://127.0.0.1:${service.port}`);
+    this.api = new ApiClient(`http://127.0.0.1:${service.port}`, { as: ADMIN });
   }
 
   static async start(options: OrderStackOptions): Promise<OrderStack> {
@@ -97,6 +99,7 @@ export class OrderStack {
       ORDER_CONSUMER_RETRY_MAX_MS: '500',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       SHUTDOWN_TIMEOUT_MS: '10000',
+      ...serviceAuthEnv(),
       ...options.env,
     };
     const service = await startOrderService(loadOrderConfig(env), { logger: silentLogger, outboxPollIntervalMs: 100 });
@@ -110,6 +113,15 @@ export class OrderStack {
     return consumer;
   }
 
+  private apiStopped = false;
+
+  /** Stops the in-process order API for good: a test that runs the API as a process of its own instead (service-process.ts). */
+  async stopApi(): Promise<void> {
+    if (this.apiStopped) return;
+    this.apiStopped = true;
+    await this.service.stop();
+  }
+
   async stopConsumers(): Promise<void> {
     while (this.consumers.length > 0) await this.consumers.pop()!.stop();
   }
@@ -117,7 +129,7 @@ export class OrderStack {
   /** Stops everything and drops the databases; the topics are deleted only from a broker that still runs. */
   async close(): Promise<void> {
     await this.stopConsumers();
-    await this.service.stop();
+    await this.stopApi();
     await this.product.close();
     await this.db.drop();
     await deleteTopics([this.topic, this.dlqTopic], this.kafka);

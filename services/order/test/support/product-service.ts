@@ -1,6 +1,6 @@
 /** The real product service, in-process, on its own test database and topic (the order service's dependency). */
 import { createDatabase, Metrics, migrate } from '@eshop/common';
-import { createTestDatabase, createTopic, deleteTopics, kafkaBrokers, silentLogger, type TestDatabase } from '@eshop/test-support';
+import { ADMIN, serviceAuthEnv, createTestDatabase, createTopic, deleteTopics, kafkaBrokers, silentLogger, type TestDatabase } from '@eshop/test-support';
 import { loadProductConfig } from '../../../product/src/config';
 import { productMigrations } from '../../../product/src/data/migrations';
 import { startProductService, type RunningProductService } from '../../../product/src/service';
@@ -17,7 +17,7 @@ export class TestProductService {
     readonly env: Record<string, string>,
     readonly port: number,
   ) {
-    this.api = new ApiClient(this.url);
+    this.api = new ApiClient(this.url, { as: ADMIN });
   }
 
   get url(): string {
@@ -45,6 +45,7 @@ export class TestProductService {
       KAFKA_CLIENT_ID: 'product-service-order-tests',
       LOG_LEVEL: 'silent',
       SHUTDOWN_TIMEOUT_MS: '5000',
+      ...serviceAuthEnv(),
     };
     const service = await startProductService(loadProductConfig({ ...env, PRODUCT_SERVICE_PORT: '0' }), { logger: silentLogger });
     const product = new TestProductService(db, topic, env, service.port);

@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor, validate } from '@eshop/common';
+import { decodeCursor, encodeCursor, requireRole, validate } from '@eshop/common';
 import { Router, type Request } from 'express';
 import type { ProductCatalog } from '../domain/product-catalog';
 import { productEtag, productRepresentation } from '../domain/product';
@@ -26,6 +26,7 @@ export function productsRoutes({ catalog, requireIfMatch }: ProductsRoutesOption
   const router = Router();
 
   router.post('/', async (req, res) => {
+    requireRole(req, 'admin');
     const body = validate(createProductBody, req.body);
     const product = await catalog.create(body);
     res
@@ -56,6 +57,7 @@ export function productsRoutes({ catalog, requireIfMatch }: ProductsRoutesOption
   });
 
   router.put('/:id', async (req, res) => {
+    requireRole(req, 'admin');
     const { id } = validate(productIdParams, req.params, 'path');
     const changes = validate(updateProductBody, req.body);
     const precondition = versionPrecondition(req.get('if-match'), requireIfMatch);
@@ -64,6 +66,7 @@ export function productsRoutes({ catalog, requireIfMatch }: ProductsRoutesOption
   });
 
   router.delete('/:id', async (req, res) => {
+    requireRole(req, 'admin');
     const { id } = validate(productIdParams, req.params, 'path');
     const precondition = versionPrecondition(req.get('if-match'), requireIfMatch);
     await catalog.remove(id, precondition);

@@ -1,6 +1,6 @@
 /** Starts the product service in-process against its own test database and topic, as the tests do. */
 import { createDatabase, Metrics, migrate } from '@eshop/common';
-import { createTestDatabase, createTopic, deleteTopics, kafkaBrokers, silentLogger, testKafka, type TestDatabase } from '@eshop/test-support';
+import { serviceAuthEnv, createTestDatabase, createTopic, deleteTopics, kafkaBrokers, silentLogger, testKafka, type TestDatabase } from '@eshop/test-support';
 import { loadProductConfig } from '../../src/config';
 import { productMigrations } from '../../src/data/migrations';
 import { startProductService, type RunningProductService } from '../../src/service';
@@ -37,6 +37,7 @@ export function serviceEnv(db: TestDatabase, topic: string, brokers: string[], e
     KAFKA_CLIENT_ID: 'product-service-test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     SHUTDOWN_TIMEOUT_MS: '10000',
+    ...serviceAuthEnv(),
     ...extra,
   };
 }
