@@ -16,7 +16,10 @@ export function createLogger(service: string, level: string = 'info', destinatio
       paths: [
         'req.headers.authorization',
         'req.headers.cookie',
+        'req.headers["x-eshop-identity"]',
         'headers.authorization',
+        'headers.cookie',
+        'headers["x-eshop-identity"]',
         '*.password',
         '*.dbPassword',
         'password',

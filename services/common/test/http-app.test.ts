@@ -65,6 +65,19 @@ describe('standard HTTP app', () => {
     expect(ofRequest[2]).toMatchObject({ route: '/work', status: 200 });
   });
 
+  it('never writes credentials to the log: Authorization, cookies, the forwarded identity, passwords', () => {
+    const lines: string[] = [];
+    const logger = createLogger('test', 'info', { write: (line: string) => void lines.push(line) });
+    const headers = { authorization: 'Bearer eyJ.secret.token', cookie: 'session=s3cr3t', 'x-eshop-identity': 'eyJ.signed.identity', accept: 'application/json' };
+    logger.info({ req: { headers } }, 'as a request');
+    logger.info({ headers }, 'as headers');
+    logger.info({ dbPassword: 'hunter2', config: { password: 'hunter3' } }, 'as config');
+
+    const text = lines.join('');
+    for (const secret of ['eyJ.secret.token', 's3cr3t', 'eyJ.signed.identity', 'hunter2', 'hunter3']) expect(text).not.toContain(secret);
+    expect(text).toContain('application/json');
+  });
+
   it('turns an AppError into application/problem+json with a stable type and code', async () => {
     const { app } = buildApp();
     const res = await request(app).get('/things/missing');
