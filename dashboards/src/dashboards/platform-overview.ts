@@ -152,5 +152,26 @@ export function platformOverview(): dashboard.Dashboard {
         { unit: 's', size: { w: 12, h: 7 }, description: 'Reservations and releases the order service asks of the product service.' },
       ),
     )
+    .withRow(row('Gateway: authentication and rate limits'))
+    .withPanel(
+      timeSeries('401s by reason', [{ expr: rate('gateway_auth_failures_total', ['reason']), legend: '{{reason}}' }], {
+        unit: 'reqps',
+        stacked: true,
+        size: { w: 12, h: 7 },
+        description:
+          'gateway_auth_failures_total: missing (no token where one is needed), malformed, expired, invalid (signature, issuer, audience, algorithm); ' +
+          'keys_unavailable is a 503 while the JWKS cannot be fetched. A jump in invalid or expired after a deploy points at the identity provider settings.',
+      }),
+    )
+    .withPanel(
+      timeSeries(
+        '429s by limit',
+        [
+          { expr: rate('gateway_rate_limited_address_total', []), legend: 'per address' },
+          { expr: rate('gateway_rate_limited_identity_total', []), legend: 'per user' },
+        ],
+        { unit: 'reqps', stacked: true, size: { w: 12, h: 7 }, description: 'Requests refused by RATE_LIMIT_PER_IP and RATE_LIMIT_PER_IDENTITY (per gateway replica).' },
+      ),
+    )
     .build();
 }
