@@ -22,13 +22,15 @@ export function forwardedIdentity(req: Request, secret: string): Promise<string>
   return caller ? signIdentity(caller, secret) : undefined;
 }
 
+const LIMITED = {
+  ip: { name: 'gateway_rate_limited_address_total', help: 'Requests the gateway answered 429 because one client address exceeded RATE_LIMIT_PER_IP.' },
+  identity: { name: 'gateway_rate_limited_identity_total', help: 'Requests the gateway answered 429 because one signed-in user exceeded RATE_LIMIT_PER_IDENTITY.' },
+} as const;
+
 type RateLimitSettings = Pick<GatewayConfig, 'rateLimitWindowMs' | 'rateLimitPerIp' | 'rateLimitPerIdentity'>;
 
 function limiter(name: 'ip' | 'identity', limit: number, windowMs: number, key: (req: Request) => string | undefined, metrics: Metrics): RequestHandler {
-  const limited = metrics.counter({
-    name: `gateway_rate_limited_${name === 'ip' ? 'address' : 'identity'}_total`,
-    help: `Requests the gateway answered 429 because one ${name === 'ip' ? 'client address' : 'signed-in user'} exceeded its rate limit.`,
-  });
+  const limited = metrics.counter(LIMITED[name]);
   limited.inc(0);
   return rateLimit({
     windowMs,
