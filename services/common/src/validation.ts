@@ -4,8 +4,10 @@ import { AppError, type FieldProblem } from './errors';
 function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
+    // An empty key (`?=1`, `{"": 1}`) is named `""`, so the problem still names a field.
+    const name = part === '' ? '""' : String(part);
     if (typeof part === 'number') out += `[${part}]`;
-    else out += out.length === 0 ? String(part) : `.${String(part)}`;
+    else out += out.length === 0 ? name : `.${name}`;
   }
   return out;
 }
@@ -55,10 +57,14 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown, locatio
 
 /** Reusable schemas for values every service accepts. */
 export const schemas = {
-  /** A positive integer id in a path or body; out-of-range and non-numeric ids are rejected. */
-  numericId: z.coerce
-    .string()
-    .regex(/^[1-9]\d{0,15}$/, 'must be a positive integer id')
+  /**
+   * A positive integer id in a path or body, as a number or a string of digits; out-of-range and non-numeric
+   * ids are rejected. Only strings and numbers are read as text: `String([7])` is "7" too.
+   */
+  numericId: z
+    .union([z.string(), z.number()], { error: 'must be a positive integer id' })
+    .transform(String)
+    .pipe(z.string().regex(/^[1-9]\d{0,15}$/, 'must be a positive integer id'))
     .transform(Number)
     .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)),
   /** Money as a decimal string with at most 2 places; accepts a JSON number only if it is exact. */

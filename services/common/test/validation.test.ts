@@ -29,6 +29,12 @@ describe('validate', () => {
     expect(error.errors).toEqual([{ field: 'admin', message: 'unknown field', code: 'unknown_field' }]);
   });
 
+  it('names an unknown field with an empty name as "" (a problem always names its field)', () => {
+    const error = problemOf(() => validate(body, { name: 'x', items: [{ quantity: 1 }], '': 1 }));
+    expect(error.field).toBe('""');
+    expect(error.errors).toEqual([{ field: '""', message: 'unknown field', code: 'unknown_field' }]);
+  });
+
   it('says a missing field is required', () => {
     const error = problemOf(() => validate(body, { items: [{ quantity: 1 }] }));
     expect(error.errors?.[0]).toMatchObject({ field: 'name', code: 'required' });
@@ -64,6 +70,12 @@ describe('numeric ids', () => {
 
   it.each([['0'], ['-1'], ['abc'], ['1.5'], ['99999999999999999999'], ['01']])('rejects %p', (input) => {
     expect(schemas.numericId.safeParse(input).success).toBe(false);
+  });
+
+  it.each([[[7]], [['7']], [[[7]]], [true], [null], [{}]])('rejects %j, which is not a number or a string, even when it prints as one', (input) => {
+    const result = schemas.numericId.safeParse(input);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.message).toBe('must be a positive integer id');
   });
 });
 
