@@ -86,7 +86,7 @@ export const listOrdersQuery = z.strictObject({
   cursor: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
 });
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
 /** The Idempotency-Key header, if sent: 1-128 visible ASCII characters (a repeated header is joined by Node and fails). */
 export function idempotencyKeyHeader(headers: Record<string, string | string[] | undefined>): string | undefined {
