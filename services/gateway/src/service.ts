@@ -10,6 +10,7 @@ import {
 import { AccessTokenVerifier } from './auth/access-tokens';
 import { mountGate } from './auth/gate';
 import { bodyLimitBytes, type GatewayConfig } from './config';
+import { mountOpenApi } from './http/openapi';
 import { mountRoutes } from './http/routes';
 import { Upstream } from './proxy/upstream';
 import { UpstreamMetrics } from './proxy/upstream-metrics';
@@ -68,6 +69,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     jsonBody: false,
     readiness: upstreams.map((upstream) => ({ name: upstream.name, check: () => upstream.checkReady() })),
     routes: (routes) => {
+      mountOpenApi(routes);
       mountGate(routes, verifier, config, metrics);
       mountRoutes(
         routes,
