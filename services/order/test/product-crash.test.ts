@@ -68,8 +68,8 @@ describe('product service crash (kill -9 of a built dist/main.js) during sync or
     try {
       await eventually(() => expect(syncLoad.accepted.length).toBeGreaterThanOrEqual(60), 30_000, 20);
       const victim = product!;
-      await victim.crash();
       killedAt = Date.now();
+      await victim.crash();
       report.mark(`kill -9 of the product service (pid ${victim.pid}) with sync orders in flight`, killedAt);
       await sleep(killedAt + DOWN_MS - Date.now());
       product = await ServiceProcess.spawn('product', { ...s.product.env, PRODUCT_SERVICE_PORT: String(s.product.port) });
