@@ -94,7 +94,7 @@ describe('order consumer crash (kill -9 of a built dist/consumer.js during a bur
     expect(await survivor!.terminate()).toBe(0);
 
     report.clients('async intake (POST /orders/async)', loadFigures(load));
-    report.observe('seconds from the kill until the survivor owned every partition', report.since(takeoverAt) - report.since(killedAt));
+    report.observe('seconds from the kill until the survivor owned every partition', ScenarioRecorder.seconds(killedAt, takeoverAt));
     report.invariants(await invariantFigures(s, load.accepted, products, { orderEvents: orderEvents.messages, deadLettered }));
     await report.write();
   }, 180_000);

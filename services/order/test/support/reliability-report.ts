@@ -5,6 +5,7 @@
  * performance claims.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { CollectedMessage } from '@eshop/test-support';
 import { decisionsByOrder, type StackUnderTest, type StockedProduct } from './delivery-invariants';
@@ -77,6 +78,8 @@ export interface ScenarioReport {
   /** The test file, relative to the repository root. */
   suite: string;
   ranAt: string;
+  /** Where it ran: cores, CPU model, Node.js version (the seconds depend on it). */
+  machine: string;
   /** Wall time of the scenario, from its start to the last check. */
   seconds: number;
   timeline: TimelineEntry[];
@@ -100,6 +103,7 @@ export class ScenarioRecorder {
       title,
       suite: path.relative(path.resolve(__dirname, '..', '..', '..', '..'), testFile),
       ranAt: new Date(this.startedAt).toISOString(),
+      machine: `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node.js ${process.version}`,
       seconds: 0,
       timeline: [],
       spans: [],
@@ -111,6 +115,11 @@ export class ScenarioRecorder {
   /** Seconds since the scenario started, for an epoch-ms time (default: now). */
   since(at = Date.now()): number {
     return round((at - this.startedAt) / 1000);
+  }
+
+  /** Seconds from one epoch-ms time to another, to a tenth. */
+  static seconds(from: number, to: number): number {
+    return round((to - from) / 1000);
   }
 
   /** Something happened now (or at `at`, epoch ms). */
