@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { identityFromGateway } from './auth';
 import type { HttpServerLimits } from './config';
 import { withContext } from './context';
-import { AppError, notFoundHandler, problemHandler } from './errors';
+import { AppError, notFoundHandler, problemHandler, problemType, PROBLEM_CONTENT_TYPE } from './errors';
 import { withTimeout, type ServiceState } from './lifecycle';
 import type { Metrics } from './metrics';
 
@@ -257,6 +257,29 @@ export interface RunningHttpServer {
   close(timeoutMs: number): Promise<void>;
 }
 
+const CLIENT_ERRORS: Record<string, [status: number, title: string, code: string, detail: string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'headers_too_large', 'the request header block is larger than this server accepts'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'request_timeout', 'the request was not received in time'],
+};
+
+/**
+ * Requests Node's HTTP parser refuses before any middleware runs (malformed, oversized headers, too slow) get
+ * the same application/problem+json answer as everything else instead of Node's bare status line.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  // A response already under way, or a peer that is gone: nothing sensible can be written.
+  const response = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || response?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, title, code, detail] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request', 'malformed_request', 'the request is not valid HTTP/1.1'];
+  const body = JSON.stringify({ type: problemType(code), title, status, code, detail });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 /** Defaults of commonVariables, for callers (tests, tools) that do not load a config. */
 export const DEFAULT_SERVER_LIMITS: HttpServerLimits = {
   httpJsonMaxDepth: 16,
@@ -282,6 +305,7 @@ export async function listen(app: Express, port: number, host = '0.0.0.0', limit
     },
     app,
   );
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

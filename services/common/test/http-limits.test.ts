@@ -88,6 +88,8 @@ describe('HTTP server limits on real sockets', () => {
   it('answers a header block over HTTP_MAX_HEADER_BYTES with 431', async () => {
     const res = await fetch(`http://127.0.0.1:${server.port}/ok`, { headers: { 'x-padding': 'a'.repeat(8192) } });
     expect(res.status).toBe(431);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(await res.json()).toMatchObject({ status: 431, code: 'headers_too_large' });
   });
 
   it('cuts off a client that sends its headers too slowly (slowloris) with 408', async () => {
@@ -95,6 +97,7 @@ describe('HTTP server limits on real sockets', () => {
     const { response, closedAfterMs } = await trickle(headerBytes, 100);
 
     expect(response).toMatch(/^HTTP\/1\.1 408/);
+    expect(response).toContain('"code":"request_timeout"');
     // Headers timeout 1 s, checked every second: well before the 20 s the trickle would take.
     expect(closedAfterMs).toBeLessThan(5000);
   });
@@ -105,6 +108,12 @@ describe('HTTP server limits on real sockets', () => {
 
     expect(response).toMatch(/^HTTP\/1\.1 408/);
     expect(closedAfterMs).toBeLessThan(6000);
+  });
+
+  it('answers a request Node cannot parse with a 400 problem', async () => {
+    const { response } = await trickle(['GET /ok HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n'], 1);
+    expect(response).toMatch(/^HTTP\/1\.1 400 Bad Request\r\nContent-Type: application\/problem\+json/);
+    expect(response).toContain('"code":"malformed_request"');
   });
 
   it('still serves a keep-alive client that waits longer than the headers timeout between requests', async () => {
