@@ -1,4 +1,4 @@
-import { commonVariables, identitySecretVariable, databaseVariables, env, kafkaVariables, loadConfig, type ConfigOf, type DatabaseOptions } from '@eshop/common';
+import { commonVariables, ConfigError, identitySecretVariable, databaseVariables, env, kafkaVariables, loadConfig, type ConfigOf, type DatabaseOptions } from '@eshop/common';
 
 const database = databaseVariables('ORDER', 'order_db');
 
@@ -63,6 +63,16 @@ export const orderConfigDefinition = {
     doc: 'How long Idempotency-Keys and their responses are kept; a retry with an older key is treated as a new request.',
     default: 24,
     min: 1,
+  }),
+  orphanSweepIntervalMs: env.integer('ORDER_ORPHAN_SWEEP_INTERVAL_MS', {
+    doc: 'How often the order API looks for reservations whose order was never recorded (its process died between reserving and committing) and releases them; 0 turns the sweep off.',
+    default: 60000,
+    min: 0,
+  }),
+  orphanReservationAgeMs: env.integer('ORDER_ORPHAN_RESERVATION_AGE_MS', {
+    doc: 'Age a held reservation without an order must reach before the sweep releases it; must exceed ORDER_IDEMPOTENCY_LEASE_MS (a retry may still be recording it).',
+    default: 600000,
+    min: 1000,
   }),
   identitySecret: identitySecretVariable,
   ...commonVariables,
@@ -134,7 +144,15 @@ export type ConsumerConfig = ConfigOf<typeof consumerConfigDefinition>;
 export type MigrationConfig = ConfigOf<typeof migrationConfigDefinition>;
 export type ReplayConfig = ConfigOf<typeof replayConfigDefinition>;
 
-export const loadOrderConfig = (source: NodeJS.ProcessEnv = process.env): OrderConfig => loadConfig(orderConfigDefinition, source);
+export function loadOrderConfig(source: NodeJS.ProcessEnv = process.env): OrderConfig {
+  const config = loadConfig(orderConfigDefinition, source);
+  if (config.orphanReservationAgeMs <= config.idempotencyLeaseMs) {
+    throw new ConfigError([
+      `ORDER_ORPHAN_RESERVATION_AGE_MS (${config.orphanReservationAgeMs}) must exceed ORDER_IDEMPOTENCY_LEASE_MS (${config.idempotencyLeaseMs}): a retried request may still be recording an order that young`,
+    ]);
+  }
+  return config;
+}
 export const loadConsumerConfig = (source: NodeJS.ProcessEnv = process.env): ConsumerConfig =>
   loadConfig(consumerConfigDefinition, source);
 export const loadMigrationConfig = (source: NodeJS.ProcessEnv = process.env): MigrationConfig =>

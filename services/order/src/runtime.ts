@@ -49,6 +49,8 @@ export interface OrderRuntime {
   kafka: Kafka;
   producer: Producer;
   outbox: Outbox;
+  /** The product service's inventory API (also deps.inventory). */
+  productClient: ProductClient;
   /** The database; the API's only readiness dependency (orders are accepted while Kafka is down: the outbox holds their events). */
   databaseReadiness: ReadinessCheck;
   kafkaReadiness: ReadinessCheck;
@@ -106,6 +108,7 @@ export async function createRuntime(
     kafka,
     producer,
     outbox,
+    productClient,
     databaseReadiness: { name: 'database', check: () => pingDatabase(sequelize) },
     kafkaReadiness: { name: 'kafka', check: kafkaReadiness.check },
     close: () => [

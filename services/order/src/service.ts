@@ -1,6 +1,7 @@
 import { createHttpApp, createLogger, listen, Metrics, ServiceState, stopInOrder, type Logger } from '@eshop/common';
 import type { OrderConfig } from './config';
 import { ordersRoutes } from './http/orders-routes';
+import { startOrphanSweeper } from './domain/orphan-reservations';
 import { createRuntime } from './runtime';
 
 export const SERVICE_NAME = 'order-service';
@@ -72,6 +73,18 @@ export async function startOrderService(config: OrderConfig, options: OrderServi
   }, PURGE_INTERVAL_MS);
   purge.unref();
 
+  const sweeper =
+    config.orphanSweepIntervalMs > 0
+      ? startOrphanSweeper({
+          inventory: runtime.productClient,
+          orders: runtime.deps.orders,
+          logger,
+          released: runtime.deps.metrics.orphansReleased,
+          minAgeMs: config.orphanReservationAgeMs,
+          intervalMs: config.orphanSweepIntervalMs,
+        })
+      : undefined;
+
   const drainMs = Math.max(1000, Math.floor(config.shutdownTimeoutMs / 2));
   const http = server;
   return {
@@ -80,7 +93,7 @@ export async function startOrderService(config: OrderConfig, options: OrderServi
     stop: async () => {
       state.set('draining');
       clearInterval(purge);
-      await stopInOrder(logger, [['http', () => http.close(drainMs)], ...runtime.close()]);
+      await stopInOrder(logger, [['http', () => http.close(drainMs)], ['orphan sweep', async () => sweeper?.stop()], ...runtime.close()]);
       state.set('stopped');
     },
   };

@@ -303,4 +303,36 @@ describe('stock reservations (internal inventory API)', () => {
     const statuses = await app.db.query<{ status: string }>('SELECT status FROM reservations WHERE order_id IN (?)', [kept]);
     expect(statuses.map((s) => s.status)).toEqual(kept.map(() => 'reserved'));
   });
+  it('lists reservations still holding stock made before a moment, page by page, for the order service\'s orphan sweep', async () => {
+    const id = await productWithStock(50);
+    const [a, b, c, gone] = [anOrderId(), anOrderId(), anOrderId(), anOrderId()];
+    for (const orderId of [a, b, c, gone]) expect((await reserve(orderId, [[id, 1]])).status).toBe(201);
+    await release(gone);
+    const cutoff = new Date(Date.now() + 1000).toISOString();
+
+    const held: string[] = [];
+    let after = '';
+    for (let pages = 0; pages < 1000; pages++) {
+      const res = await api.get(`/internal/reservations?status=reserved&created_before=${cutoff}&limit=2&after=${after}`);
+      expect(res.status).toBe(200);
+      held.push(...res.body.items.map((r: { order_id: string }) => r.order_id));
+      if (res.body.next_after === null) break;
+      after = res.body.next_after;
+    }
+    expect(held).toEqual(expect.arrayContaining([a, b, c]));
+    expect(held).not.toContain(gone);
+    expect([...held].sort()).toEqual(held);
+
+    const earlier = await api.get(`/internal/reservations?status=reserved&created_before=2000-01-01T00:00:00Z`);
+    expect(earlier.body).toEqual({ items: [], next_after: null });
+  });
+
+  it.each(['status=released&created_before=2030-01-01T00:00:00Z', 'status=reserved', 'status=reserved&created_before=yesterday', 'status=reserved&created_before=2030-01-01T00:00:00Z&limit=0'])(
+    'refuses GET /internal/reservations?%s with 400',
+    async (query) => {
+      const res = await api.get(`/internal/reservations?${query}`);
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('validation_failed');
+    },
+  );
 });

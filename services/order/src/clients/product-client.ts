@@ -129,6 +129,15 @@ export class ProductClient implements Inventory {
     }
   }
 
+  /** One page of reservations still holding stock that were made before `createdBefore`, in order id order after `after`. */
+  async heldReservations(createdBefore: Date, after: string, limit: number): Promise<{ orderIds: string[]; nextAfter: string | null }> {
+    const query = new URLSearchParams({ status: 'reserved', created_before: createdBefore.toISOString(), after, limit: String(limit) });
+    const res = await this.call('list_held', 'GET', `/internal/reservations?${query.toString()}`);
+    if (res.status !== 200) throw new Error(`product service refused to list held reservations: ${res.status} ${JSON.stringify(res.body)}`);
+    const body = res.body as { items: Array<{ order_id: string }>; next_after: string | null };
+    return { orderIds: body.items.map((i) => i.order_id), nextAfter: body.next_after };
+  }
+
   async close(): Promise<void> {
     await this.pool.close();
   }

@@ -11,6 +11,7 @@ export interface OrderMetrics {
   asyncConfirmation: Histogram<'outcome'>;
   transitions: Counter<'from' | 'to'>;
   compensationFailures: Counter;
+  orphansReleased: Counter;
 }
 
 /** Business metrics of both order processes; every label combination starts at 0 so rates exist at once. */
@@ -50,7 +51,12 @@ export function orderMetrics(metrics: Metrics): OrderMetrics {
   orders.inc({ mode: 'async', outcome: 'accepted' }, 0);
   for (const from of ORDER_STATUSES) for (const to of nextStatuses(from)) transitions.inc({ from, to }, 0);
   compensationFailures.inc(0);
-  return { orders, value, asyncConfirmation, transitions, compensationFailures };
+  const orphansReleased = metrics.counter({
+    name: 'order_orphan_reservations_released_total',
+    help: 'Reservations the orphan sweep released because their order was never recorded (the API died between reserving and committing).',
+  });
+  orphansReleased.inc(0);
+  return { orders, value, asyncConfirmation, transitions, compensationFailures, orphansReleased };
 }
 
 /** Observes a money string as a float for the histogram only; money arithmetic never uses floats. */

@@ -63,6 +63,20 @@ export class ReservationRepository {
     );
   }
 
+  /**
+   * Order ids of reservations still holding stock that were made before `createdBefore`, in id order after
+   * `afterOrderId` (a page of the order service's orphan sweep).
+   */
+  async heldSince(createdBefore: Date, afterOrderId: string, limit: number): Promise<Array<{ orderId: string; createdAt: Date }>> {
+    const rows = await this.sequelize.query<{ order_id: string; created_at: Date }>(
+      `SELECT order_id, created_at FROM reservations
+       WHERE status = 'reserved' AND created_at < ? AND order_id > ?
+       ORDER BY order_id LIMIT ?`,
+      { replacements: [createdBefore, afterOrderId, limit], type: QueryTypes.SELECT },
+    );
+    return rows.map((r) => ({ orderId: r.order_id, createdAt: r.created_at }));
+  }
+
   /** The reservation with its lines in product id order. */
   async find(orderId: string, tx?: Transaction, lock: ReadLock = 'none'): Promise<Reservation | undefined> {
     const [row] = await this.sequelize.query<ReservationRow>(

@@ -4,7 +4,7 @@ import { findReservation, type InventoryDependencies } from '../domain/inventory
 import { releaseStock } from '../domain/release-stock';
 import { reservationRepresentation } from '../domain/reservation';
 import { reserveStock } from '../domain/reserve-stock';
-import { orderIdParams, reserveBody } from './schemas';
+import { heldReservationsQuery, orderIdParams, reserveBody } from './schemas';
 
 /** The internal inventory API for the order service, mounted at /internal/reservations (not routed by the gateway). */
 export function reservationsRoutes(inventory: InventoryDependencies): Router {
@@ -19,6 +19,15 @@ export function reservationsRoutes(inventory: InventoryDependencies): Router {
     });
     if (created) res.status(201).location(`${req.baseUrl}/${reservation.orderId}`);
     res.json(reservationRepresentation(reservation));
+  });
+
+  router.get('/', async (req, res) => {
+    const query = validate(heldReservationsQuery, { ...req.query }, 'query');
+    const held = await inventory.reservations.heldSince(query.created_before, query.after, query.limit);
+    res.json({
+      items: held.map((r) => ({ order_id: r.orderId, created_at: r.createdAt.toISOString() })),
+      next_after: held.length === query.limit ? held[held.length - 1]!.orderId : null,
+    });
   });
 
   router.get('/:orderId', async (req, res) => {

@@ -80,3 +80,16 @@ export const reserveBody = z
   });
 
 export const orderIdParams = z.object({ orderId });
+
+/** GET /internal/reservations: held reservations older than a moment, one page after a cursor order id. */
+export const heldReservationsQuery = z.strictObject({
+  status: z.literal('reserved', { message: 'only reserved can be listed' }),
+  created_before: z.iso.datetime({ message: 'must be an ISO 8601 UTC timestamp', offset: false }).transform((v) => new Date(v)),
+  after: z.union([orderId, z.literal('')]).default(''),
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, 'must be an integer between 1 and 500')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'must be between 1 and 500').max(500, 'must be between 1 and 500'))
+    .default(100),
+});
