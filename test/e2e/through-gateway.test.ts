@@ -3,12 +3,12 @@
  * order services and the order consumers, on the real MariaDB and Kafka, with bearer tokens of a local
  * issuer (an admin for the catalog and status changes, customers for their own orders).
  */
-import { accessToken, ADMIN, identityHeaders, silentLogger, testAuthEnv } from '@eshop/test-support';
+import { accessToken, ADMIN, identityHeaders } from '@eshop/test-support';
 import { eventually } from '@eshop/test-support';
-import { loadGatewayConfig } from '../../services/gateway/src/config';
-import { startGateway, type RunningGateway } from '../../services/gateway/src/service';
+import type { RunningGateway } from '../../services/gateway/src/service';
 import { ApiClient, mapConcurrent } from '@eshop/test-support';
 import { OrderStack } from '../../services/order/test/support/order-stack';
+import { startGatewayInFront } from '../support/gateway-in-front';
 
 describe('the platform through the gateway', () => {
   let stack: OrderStack;
@@ -22,19 +22,8 @@ describe('the platform through the gateway', () => {
     stack = await OrderStack.start({ name: 'e2e', partitions: 6 });
     await stack.startConsumer();
     await stack.startConsumer();
-    gateway = await startGateway(
-      loadGatewayConfig({
-        API_GATEWAY_PORT: '0',
-        PRODUCT_SERVICE_URL: stack.product.url,
-        ORDER_SERVICE_URL: stack.api.baseUrl,
-        LOG_LEVEL: 'silent',
-        ...testAuthEnv(),
-        // Over a thousand orders from one address and one user: the limits have their own tests.
-        RATE_LIMIT_PER_IP: '0',
-        RATE_LIMIT_PER_IDENTITY: '0',
-      }),
-      { logger: silentLogger },
-    );
+    // Over a thousand orders from one address and one user: the limits have their own tests.
+    gateway = await startGatewayInFront(stack, { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_IDENTITY: '0' });
     api = new ApiClient(`http://127.0.0.1:${gateway.port}`, { bearer: await accessToken('admin', 'admin') });
   });
 

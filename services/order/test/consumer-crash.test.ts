@@ -5,6 +5,7 @@ import {
   expectOneDecisionPerOrder,
   expectOneReservationPerConfirmedOrder,
   messagesIn,
+  publishedEvents,
   type StockedProduct,
 } from './support/delivery-invariants';
 import { OrderLoad } from './support/order-load';
@@ -75,18 +76,10 @@ describe('order consumer crash (kill -9 of a built dist/consumer.js during a bur
     report.mark('every accepted order decided');
 
     // The product service took each confirmed order's stock once (its stock_reserved events) and no other.
-    const [orderEvents, productEvents] = [new MessageCollector(s.topic, s.kafka), new MessageCollector(s.product.topic)];
-    collectors.push(orderEvents, productEvents);
-    await Promise.all([orderEvents.start(), productEvents.start()]);
-    await orderEvents.waitFor(await messagesIn(s.kafka, s.topic), 30_000);
-    await eventually(async () => {
-      const [outbox] = await s.product.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM outbox_events');
-      expect(Number(outbox?.n)).toBe(0);
-    }, 30_000, 100);
-    await productEvents.waitFor(await messagesIn(s.kafka, s.product.topic), 30_000);
+    const { orderEvents, productEvents } = await publishedEvents(s, collectors);
     // The victim's relay may have been killed between sending a decision and deleting its row: a copy with the same event id.
-    expectOneDecisionPerOrder(orderEvents.messages, statuses, { republishAllowed: true });
-    expectOneReservationPerConfirmedOrder(productEvents.messages, statuses);
+    expectOneDecisionPerOrder(orderEvents, statuses, { republishAllowed: true });
+    expectOneReservationPerConfirmedOrder(productEvents, statuses);
     const deadLettered = await messagesIn(s.kafka, s.dlqTopic);
     expect(deadLettered).toBe(0);
 
@@ -95,7 +88,7 @@ describe('order consumer crash (kill -9 of a built dist/consumer.js during a bur
 
     report.clients('async intake (POST /orders/async)', loadFigures(load));
     report.observe('seconds from the kill until the survivor owned every partition', ScenarioRecorder.seconds(killedAt, takeoverAt));
-    report.invariants(await invariantFigures(s, load.accepted, products, { orderEvents: orderEvents.messages, deadLettered }));
+    report.invariants(await invariantFigures(s, load.accepted, products, { orderEvents: orderEvents, deadLettered }));
     await report.write();
   }, 180_000);
 });

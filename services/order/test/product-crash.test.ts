@@ -5,6 +5,7 @@ import {
   expectOneDecisionPerOrder,
   expectOneReservationPerConfirmedOrder,
   messagesIn,
+  publishedEvents,
   type StockedProduct,
 } from './support/delivery-invariants';
 import { OrderLoad } from './support/order-load';
@@ -111,29 +112,21 @@ describe('product service crash (kill -9 of a built dist/main.js) during sync or
          FROM reservations r LEFT JOIN reservation_items i ON i.order_id = r.order_id WHERE r.status = 'released'`,
     );
 
-    const [orderEvents, productEvents] = [new MessageCollector(s.topic, s.kafka), new MessageCollector(s.product.topic)];
-    collectors.push(orderEvents, productEvents);
-    await Promise.all([orderEvents.start(), productEvents.start()]);
-    await orderEvents.waitFor(await messagesIn(s.kafka, s.topic), 30_000);
-    await eventually(async () => {
-      const [outbox] = await s.product.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM outbox_events');
-      expect(Number(outbox?.n)).toBe(0);
-    }, 30_000, 100);
-    await productEvents.waitFor(await messagesIn(s.kafka, s.product.topic), 30_000);
-    expectOneDecisionPerOrder(orderEvents.messages, statuses, { republishAllowed: false });
+    const { orderEvents, productEvents } = await publishedEvents(s, collectors);
+    expectOneDecisionPerOrder(orderEvents, statuses, { republishAllowed: false });
     // The killed product service's relay may re-send what it had sent but not yet deleted: same event ids.
-    expectOneReservationPerConfirmedOrder(distinctEvents(productEvents.messages), statuses);
+    expectOneReservationPerConfirmedOrder(distinctEvents(productEvents), statuses);
 
     report.clients('sync intake (POST /orders, with Idempotency-Keys)', loadFigures(syncLoad));
     report.clients('async intake (POST /orders/async)', loadFigures(asyncLoad));
-    const productFigures = eventFigures(productEvents.messages);
+    const productFigures = eventFigures(productEvents);
     report.observe('product events (messages)', productFigures.messages);
     report.observe('compensations of requests whose answer was lost', {
       'stock given back': Number(compensated?.released),
       'nothing had been reserved (tombstone)': Number(compensated?.tombstones),
     });
     report.observe('product events re-sent by the restarted relay (same event id)', productFigures.republishedCopies);
-    report.invariants(await invariantFigures(s, accepted, products, { orderEvents: orderEvents.messages, deadLettered: await messagesIn(s.kafka, s.dlqTopic) }));
+    report.invariants(await invariantFigures(s, accepted, products, { orderEvents: orderEvents, deadLettered: await messagesIn(s.kafka, s.dlqTopic) }));
     await report.write();
   }, 180_000);
 });

@@ -11,10 +11,10 @@
  * No order consumers run: async orders stay pending, so nothing changes behind the requests' backs except
  * the outbox relays deleting the events they published (the ledger ignores those deletes).
  */
-import { accessToken, silentLogger, testAuthEnv, type TestDatabase } from '@eshop/test-support';
-import { loadGatewayConfig } from '../../../services/gateway/src/config';
-import { startGateway, type RunningGateway } from '../../../services/gateway/src/service';
+import { accessToken, type TestDatabase } from '@eshop/test-support';
+import type { RunningGateway } from '../../../services/gateway/src/service';
 import { OrderStack } from '../../../services/order/test/support/order-stack';
+import { startGatewayInFront } from '../../support/gateway-in-front';
 
 export interface Write {
   db: 'product' | 'order';
@@ -97,19 +97,8 @@ export class FuzzPlatform {
     const stack = await OrderStack.start({ name: 'fuzz', partitions: 1 });
     let gateway: RunningGateway | undefined;
     try {
-      gateway = await startGateway(
-        loadGatewayConfig({
-          API_GATEWAY_PORT: '0',
-          PRODUCT_SERVICE_URL: stack.product.url,
-          ORDER_SERVICE_URL: stack.api.baseUrl,
-          LOG_LEVEL: 'silent',
-          ...testAuthEnv(),
-          // Hundreds of requests from one address and user in seconds: the limits have their own tests.
-          RATE_LIMIT_PER_IP: '0',
-          RATE_LIMIT_PER_IDENTITY: '0',
-        }),
-        { logger: silentLogger, host: '127.0.0.1' },
-      );
+      // Hundreds of requests from one address and user in seconds: the limits have their own tests.
+      gateway = await startGatewayInFront(stack, { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_IDENTITY: '0' });
       const ledgers = [new WriteLedger('product', stack.product.db), new WriteLedger('order', stack.db)];
       for (const ledger of ledgers) await ledger.install();
       return new FuzzPlatform(stack, gateway, ledgers);

@@ -4,10 +4,10 @@
  * verifies bearer tokens of a local issuer (testAuthEnv). `driveTraffic` sends a little of everything,
  * as an admin and as a customer, so labelled series exist before anyone scrapes.
  */
-import { accessToken, ApiClient, eventually, silentLogger, testAuthEnv } from '@eshop/test-support';
-import { loadGatewayConfig } from '../../../services/gateway/src/config';
-import { startGateway, type RunningGateway } from '../../../services/gateway/src/service';
+import { accessToken, ApiClient, eventually } from '@eshop/test-support';
+import type { RunningGateway } from '../../../services/gateway/src/service';
 import { OrderStack } from '../../../services/order/test/support/order-stack';
+import { startGatewayInFront } from '../../support/gateway-in-front';
 import { testKafka } from '@eshop/test-support';
 
 /** Process names as docs/metrics.md's "Exported by" column spells them. */
@@ -36,16 +36,7 @@ export class ObservedPlatform {
     const stack = await OrderStack.start({ name, partitions: 3 });
     try {
       await stack.startConsumer();
-      const gateway = await startGateway(
-        loadGatewayConfig({
-          API_GATEWAY_PORT: '0',
-          PRODUCT_SERVICE_URL: stack.product.url,
-          ORDER_SERVICE_URL: stack.api.baseUrl,
-          LOG_LEVEL: 'silent',
-          ...testAuthEnv(),
-        }),
-        { logger: silentLogger, host: '127.0.0.1' },
-      );
+      const gateway = await startGatewayInFront(stack);
       return new ObservedPlatform(stack, gateway, { admin: await accessToken('admin', 'admin'), customer: await accessToken(CUSTOMER, 'customer') });
     } catch (err) {
       await stack.close();

@@ -4,7 +4,7 @@
  * quantities, one reservation per confirmed order and none for a rejected one, nothing pending, nothing
  * left in the outbox, and one decision event per order. Failures print one diff of everything that is off.
  */
-import { eventually, type CollectedMessage, type TestDatabase } from '@eshop/test-support';
+import { eventually, MessageCollector, type CollectedMessage, type TestDatabase } from '@eshop/test-support';
 import type { Kafka } from 'kafkajs';
 import type { AcceptedOrder } from './order-load';
 import type { TestProductService } from './product-service';
@@ -19,6 +19,26 @@ export interface StockedProduct {
 export interface StackUnderTest {
   db: TestDatabase;
   product: TestProductService;
+}
+
+/**
+ * Every order event and product event published so far, read once the product service's outbox is empty
+ * (its relay may still have been sending). The collectors go to `collectors` so the test's afterAll stops them.
+ */
+export async function publishedEvents(
+  s: StackUnderTest & { kafka: Kafka; topic: string },
+  collectors: MessageCollector[],
+): Promise<{ orderEvents: CollectedMessage[]; productEvents: CollectedMessage[] }> {
+  const [orderEvents, productEvents] = [new MessageCollector(s.topic, s.kafka), new MessageCollector(s.product.topic)];
+  collectors.push(orderEvents, productEvents);
+  await Promise.all([orderEvents.start(), productEvents.start()]);
+  await orderEvents.waitFor(await messagesIn(s.kafka, s.topic), 30_000);
+  await eventually(async () => {
+    const [outbox] = await s.product.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM outbox_events');
+    expect(Number(outbox?.n)).toBe(0);
+  }, 30_000, 100);
+  await productEvents.waitFor(await messagesIn(s.kafka, s.product.topic), 30_000);
+  return { orderEvents: orderEvents.messages, productEvents: productEvents.messages };
 }
 
 /** How many orders must be confirmed: per product, as many as its stock covers, at most all of them. */
