@@ -10,15 +10,20 @@ import type { OrderStatus } from './order-status';
 /** Status changes a customer may make to their own order. */
 export const CUSTOMER_STATUS_CHANGES: readonly OrderStatus[] = ['cancelled'];
 
-export function assertMayPlaceFor(actor: Identity, userId: string): void {
-  if (isAdmin(actor) || actor.userId === userId) return;
-  throw new AppError({
+/** 403 naming the `user_id` (body or query) that is not the caller's. */
+function notOwnUserId(detail: string): AppError {
+  return new AppError({
     status: 403,
     code: 'forbidden',
-    detail: 'user_id must be your own user id (the subject of your access token)',
+    detail,
     field: 'user_id',
     errors: [{ field: 'user_id', message: 'is not the signed-in user', code: 'not_own_user_id' }],
   });
+}
+
+export function assertMayPlaceFor(actor: Identity, userId: string): void {
+  if (isAdmin(actor) || actor.userId === userId) return;
+  throw notOwnUserId('user_id must be your own user id (the subject of your access token)');
 }
 
 export function assertMayRead(actor: Identity, order: Order): void {
@@ -30,13 +35,7 @@ export function assertMayRead(actor: Identity, order: Order): void {
 export function listedUser(actor: Identity, requested: string | undefined): string | undefined {
   if (isAdmin(actor)) return requested;
   if (requested === undefined || requested === actor.userId) return actor.userId;
-  throw new AppError({
-    status: 403,
-    code: 'forbidden',
-    detail: 'customers can only list their own orders',
-    field: 'user_id',
-    errors: [{ field: 'user_id', message: 'is not the signed-in user', code: 'not_own_user_id' }],
-  });
+  throw notOwnUserId('customers can only list their own orders');
 }
 
 export function assertMayChangeStatus(actor: Identity, order: Order, status: OrderStatus): void {
