@@ -7,8 +7,8 @@
 # <scenario> names <chart-dir>/ci/<scenario>-values.yaml. Its header line `# ci-base: <file>` names the
 # environment values file it refines (or `none`), so the command is:
 #   helm template eshop-platform <copy> -n eshop [-f <chart-dir>/<base>] -f <chart-dir>/ci/<scenario>-values.yaml
-# Dependencies cannot be downloaded here: the chart is copied to a temp dir and every dependency in
-# Chart.yaml gets a stub subchart (Chart.yaml only, same name and version), which renders nothing.
+# Dependencies cannot be downloaded here: charts/stub-dependencies.sh copies the chart to a temp dir and gives
+# every dependency in Chart.yaml a stub subchart (Chart.yaml only, same name and version), which renders nothing.
 # Dependency conditions therefore do not matter for rendering and stay as the scenario sets them.
 # Env: HELM (default: repo .local/tools/bin/helm, else `helm`), RELEASE (eshop-platform), NAMESPACE (eshop),
 # KUBE_VERSION (1.36.0, the version of the pinned OpenAPI schemas).
@@ -32,22 +32,8 @@ base=$(sed -n 's/^# ci-base: *\([^ ]*\).*/\1/p' "$ci_file" | head -n1)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export HELM_CACHE_HOME=$work/helm/cache HELM_CONFIG_HOME=$work/helm/config HELM_DATA_HOME=$work/helm/data
+bash "$here/stub-dependencies.sh" "$chart" "$work"
 copy=$work/$(basename "$chart")
-cp -R "$chart" "$copy"
-rm -rf "$copy/charts" "$copy/Chart.lock"
-mkdir -p "$copy/charts"
-
-# One stub per dependency: `name` (the chart name, not the alias) and `version` from Chart.yaml.
-awk '
-  /^dependencies:/ { in_deps = 1; next }
-  in_deps && /^[^ #-]/ { in_deps = 0 }
-  in_deps && /^  - name:/ { if (name != "") print name, version; name = $3; version = "" }
-  in_deps && /^    version:/ { version = $2 }
-  END { if (name != "") print name, version }
-' "$copy/Chart.yaml" | while read -r name version; do
-  mkdir -p "$copy/charts/$name"
-  printf 'apiVersion: v2\nname: %s\nversion: %s\ntype: application\n' "$name" "$version" > "$copy/charts/$name/Chart.yaml"
-done
 
 values=()
 [ "$base" != none ] && values+=(-f "$chart/$base")
