@@ -18,7 +18,8 @@
 #   local/cluster.sh reset             down, then delete the cluster's data and certificates (keeps the binaries)
 #
 # Env: ESHOP_ETCD_PORT (2379; the peer port is +1), ESHOP_APISERVER_PORT (6443), ESHOP_KCM_PORT (10257),
-# ESHOP_SCHEDULER_PORT (10259), ESHOP_KWOK_PORT (10247). Go's build cache (go env GOCACHE) makes rebuilds links only.
+# ESHOP_SCHEDULER_PORT (10259), ESHOP_KWOK_PORT (10247); ESHOP_CLUSTER_DIR (.local/cluster: certificates, etcd data,
+# logs, pids), ESHOP_TOOLS_DIR (.local/tools). Go's own build cache (go env GOCACHE) makes a rebuild a link only.
 set -euo pipefail
 
 SCRIPT_NAME=cluster # message prefix, read by lib.sh
@@ -30,7 +31,7 @@ ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
 HELM_VERSION=v4.3.2
 
-TOOLS_DIR="$LOCAL_DIR/tools"
+TOOLS_DIR=${ESHOP_TOOLS_DIR:-$LOCAL_DIR/tools}
 K8S_DIR="$TOOLS_DIR/kubernetes-$K8S_VERSION"
 ETCD_DIR="$TOOLS_DIR/etcd-$ETCD_VERSION"
 KWOK_DIR="$TOOLS_DIR/kwok-$KWOK_VERSION"
@@ -40,7 +41,7 @@ BIN_DIR="$TOOLS_DIR/bin"
 KUBECTL="$K8S_DIR/kubectl"
 HELM="$HELM_DIR/helm"
 
-CLUSTER_DIR="$LOCAL_DIR/cluster"
+CLUSTER_DIR=${ESHOP_CLUSTER_DIR:-$LOCAL_DIR/cluster}
 PKI="$CLUSTER_DIR/pki"
 KUBECONFIG_FILE="$CLUSTER_DIR/kubeconfig"
 CLUSTER_LOGS="$CLUSTER_DIR/logs"
@@ -98,8 +99,15 @@ go_build() {
     cmd+=("$pkg")
   fi
   # Progress every 30 s: a cold build is long and otherwise silent.
+  # (The sleep runs in the background so that the TERM below ends it too: an orphaned sleep would hold our stderr.)
   (
-    while sleep 30; do log "  still building $name: $(elapsed $((SECONDS - started)))"; done
+    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+    while :; do
+      sleep 30 &
+      nap=$!
+      wait "$nap"
+      log "  still building $name: $(elapsed $((SECONDS - started)))"
+    done
   ) &
   local ticker=$! rc=0
   if [[ $moddir == - ]]; then

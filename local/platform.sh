@@ -2,7 +2,7 @@
 # The one entry point for running the platform on a development machine or in CI.
 #
 #   local/platform.sh deps           install what is missing: Debian packages, npm packages, Kafka jars, and for the tests
-#                                    prometheus/promtool, helm (built with go) and eksctl's schema
+#                                    prometheus/promtool, the local control plane and helm (built with go), eksctl's schema
 #   local/platform.sh infra          what running needs (not the test tools), then MariaDB + Kafka + topics; writes .local/stack.env
 #   local/platform.sh up             infra, build, migrations, services, demo catalog; prints the URLs and demo tokens
 #   local/platform.sh token --sub ID --role admin|customer [--ttl 8h] [--secret-file FILE|-]
@@ -10,7 +10,9 @@
 #   local/platform.sh down           stop the services, Kafka and MariaDB (data is kept)
 #   local/platform.sh status         what runs where
 #   local/platform.sh logs NAME      follow a log: product, order, order-consumer, gateway, kafka, mariadb
-#   local/platform.sh test           deps + infra + `npm test` (with CI=true everything is stopped after)
+#   local/platform.sh cluster up|down|status|kubeconfig|deploy|undeploy|build|reset
+#                                    a real Kubernetes control plane on this machine (local/cluster.sh, docs/local-cluster.md)
+#   local/platform.sh test           deps + infra + cluster + `npm test` (with CI=true everything is stopped after)
 #   local/platform.sh reset          down, then delete all local data (keeps the download cache)
 #
 # Every command is idempotent: running it again only does what is missing. See docs/local-development.md.
@@ -76,36 +78,15 @@ npm_deps() {
   [[ -x $NODE ]] || die "$NODE is missing: the 'node' devDependency provides Node 24; run npm ci"
 }
 
-# Helm lints and renders the charts in the test suite (test/k8s). It is in neither Debian nor npm: `go install`
-# builds the pinned version from the Go module proxy into .local/tools/bin, where the tests look for it.
-HELM_VERSION=v3.22.0
-HELM_BIN="$LOCAL_DIR/tools/bin/helm"
+CLUSTER_SH="$ESHOP_ROOT/local/cluster.sh"
 
-# The helm module version a binary was built from (exact, from its Go build info); without go, what
-# `helm version` reports (a `go install` build reports only major.minor, e.g. v3.22).
-helm_installed_version() {
-  [[ -x $HELM_BIN ]] || return 0
-  if command -v go >/dev/null; then
-    go version -m "$HELM_BIN" 2>/dev/null | awk '$1 == "mod" && $2 == "helm.sh/helm/v3" { print $3 }'
-  else
-    "$HELM_BIN" version --template '{{.Version}}' 2>/dev/null || true
-  fi
-}
-
-helm_deps() {
-  local installed
-  installed=$(helm_installed_version)
-  if [[ $installed == "$HELM_VERSION" || $installed == "${HELM_VERSION%.*}" ]]; then return 0; fi
+# The test suite's Kubernetes tools: the local control plane (etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler, kubectl, kwok) and helm v4, built from the Go module proxy by local/cluster.sh into
+# .local/tools (cold: about 9 minutes on 2 cores; with Go's build cache warm, seconds of linking).
+cluster_tools() {
   command -v go >/dev/null ||
-    die "go not found: it builds helm $HELM_VERSION (go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION); install Go, or put a helm $HELM_VERSION binary at $HELM_BIN"
-  log "installing helm $HELM_VERSION into .local/tools/bin (go install: about 6 minutes on 2 cores with cold Go caches)"
-  local out
-  if ! out=$(GOBIN="$(dirname "$HELM_BIN")" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" 2>&1); then
-    printf '%s\n' "$out" >&2
-    die "go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION failed (output above)"
-  fi
-  installed=$(helm_installed_version)
-  [[ $installed == "$HELM_VERSION" ]] || die "$HELM_BIN reports helm '${installed:-?}' after installing $HELM_VERSION"
+    die "go not found: the tests build Kubernetes and helm from the Go module proxy (Go >= 1.26); install Go, or put the binaries under .local/tools (see local/cluster.sh)"
+  "$CLUSTER_SH" build
 }
 
 # eks-cluster.yaml is validated against eksctl's own ClusterConfig schema (test/k8s/clusters.test.ts). It ships
@@ -142,17 +123,18 @@ runtime_deps() {
 }
 
 # Everything, also what only the tests need: promtool and prometheus (alert-rule tests and the real-Prometheus
-# query proof in test/observability; Debian's prometheus 2.42, ~12 s), helm and eksctl's schema (test/k8s).
+# query proof in test/observability; Debian's prometheus 2.42, ~12 s), the local control plane, helm and eksctl's
+# schema (test/k8s).
 deps() {
   local packages=()
   command -v promtool >/dev/null || packages+=(prometheus)
   ((${#packages[@]} == 0)) || apt_install_missing "${packages[@]}"
-  # Building helm is CPU-bound (minutes on a cold machine), the rest is mostly downloads: overlap them.
+  # Building the control plane is CPU-bound (minutes on a cold machine), the rest is mostly downloads: overlap them.
   local tools_pid
-  (helm_deps && eksctl_schema) &
+  (cluster_tools && eksctl_schema) &
   tools_pid=$!
   runtime_deps
-  wait "$tools_pid" || die "installing helm or the eksctl schema failed (see above)"
+  wait "$tools_pid" || die "building the Kubernetes tools or fetching the eksctl schema failed (see above)"
 }
 
 # --------------------------------------------------------------------------------------------- infra
@@ -187,6 +169,7 @@ write_stack_env() {
 # What this invocation started itself (as opposed to found running); `test` under CI stops only these.
 STARTED_MARIADB=false
 STARTED_KAFKA=false
+STARTED_CLUSTER=false
 
 start_infra() {
   "$MARIADB_SH" status >/dev/null 2>&1 || STARTED_MARIADB=true
@@ -495,6 +478,7 @@ down() {
   stop_services product
   "$KAFKA_SH" stop
   "$MARIADB_SH" stop
+  "$CLUSTER_SH" down
 }
 
 status() {
@@ -511,6 +495,7 @@ status() {
   done
   "$MARIADB_SH" status || true
   "$KAFKA_SH" status || true
+  "$CLUSTER_SH" status 2>/dev/null | sed 's/^/cluster: /' || true
   if [[ -f $STACK_ENV ]]; then printf 'settings: %s\n' "$STACK_ENV"; fi
   if [[ -f $AUTH_ENV ]]; then printf 'keys:     %s (mint tokens: local/platform.sh token --sub ID --role admin|customer)\n' "$AUTH_ENV"; fi
 }
@@ -529,6 +514,7 @@ logs() {
 
 # Under CI: stop what this run started (a stack that was already running is left alone).
 stop_started_infra() {
+  if [[ $STARTED_CLUSTER == true ]]; then "$CLUSTER_SH" down || warn "stopping the local control plane failed"; fi
   if [[ $STARTED_KAFKA == true ]]; then "$KAFKA_SH" stop || warn "stopping Kafka failed"; fi
   if [[ $STARTED_MARIADB == true ]]; then "$MARIADB_SH" stop || warn "stopping MariaDB failed"; fi
 }
@@ -541,6 +527,9 @@ run_tests() {
   deps
   start_infra
   print_infra
+  # The real API server the Kubernetes suites (test/k8s) install the platform on; they deploy what they need.
+  "$CLUSTER_SH" status >/dev/null 2>&1 || STARTED_CLUSTER=true
+  "$CLUSTER_SH" up --no-deploy
   log "running npm test"
   local rc=0
   (cd "$ESHOP_ROOT" && npm test) || rc=$?
@@ -550,8 +539,9 @@ run_tests() {
 
 reset() {
   down
+  "$CLUSTER_SH" reset
   rm -rf "$LOCAL_DIR/mariadb" "$LOCAL_DIR/kafka" "$LOGS_DIR" "$RUN_DIR" "$STACK_ENV" "$AUTH_ENV"
-  log "deleted the local data under $LOCAL_DIR (kept the download cache $LOCAL_DIR/cache)"
+  log "deleted the local data under $LOCAL_DIR (kept the download cache $LOCAL_DIR/cache and the tools in $LOCAL_DIR/tools)"
 }
 
 cmd=${1:-}
@@ -565,6 +555,7 @@ case $cmd in
   logs) logs "$@" ;;
   token) token "$@" ;;
   test) run_tests ;;
+  cluster) exec "$CLUSTER_SH" "$@" ;;
   reset) reset ;;
   *) usage ;;
 esac
