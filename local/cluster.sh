@@ -91,12 +91,12 @@ go_build() {
   mkdir -p "$(dirname "$out")" "$CLUSTER_LOGS"
   log="$CLUSTER_LOGS/build-$name.log"
   log "building $name ($pkg; a cold Go build cache takes minutes on 2 cores, a warm one only links)"
-  local -a cmd=(go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp.$$")
+  local -a gocmd=(go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp.$$")
   if [[ $moddir == - ]]; then
     # A module without replace directives: `go install`-style build of <package>@<version> in a throwaway module.
-    cmd=(env GOBIN="$(dirname "$out")/.gobin.$$" go install -trimpath -ldflags "-s -w $ldflags" "$pkg")
+    gocmd=(env GOBIN="$(dirname "$out")/.gobin.$$" go install -trimpath -ldflags "-s -w $ldflags" "$pkg")
   else
-    cmd+=("$pkg")
+    gocmd+=("$pkg")
   fi
   # Progress every 30 s: a cold build is long and otherwise silent.
   # (The sleep runs in the background so that the TERM below ends it too: an orphaned sleep would hold our stderr.)
@@ -111,9 +111,9 @@ go_build() {
   ) &
   local ticker=$! rc=0
   if [[ $moddir == - ]]; then
-    (cd "$TOOLS_DIR" && "${cmd[@]}") >"$log" 2>&1 || rc=$?
+    (cd "$TOOLS_DIR" && "${gocmd[@]}") >"$log" 2>&1 || rc=$?
   else
-    (cd "$moddir" && "${cmd[@]}") >"$log" 2>&1 || rc=$?
+    (cd "$moddir" && "${gocmd[@]}") >"$log" 2>&1 || rc=$?
   fi
   kill "$ticker" 2>/dev/null || true
   wait "$ticker" 2>/dev/null || true
@@ -512,7 +512,15 @@ up() {
     sleep 0.5
   done
   log "control plane ready in $((SECONDS - t0)) s: Kubernetes $(kubectl_ version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -n1), $(kubectl_ get nodes --no-headers | wc -l) kwok nodes"
-  if [[ $deploy == true ]]; then deploy --env kind; fi
+  if [[ $deploy == true ]]; then
+    local revision
+    revision=$(helm_ status "$RELEASE" --namespace "$NAMESPACE" -o json 2>/dev/null | sed -n 's/.*"version":\([0-9]*\).*/\1/p' | head -n1)
+    if [[ -n $revision ]] && kubectl_ -n "$NAMESPACE" get deploy gateway >/dev/null 2>&1; then
+      log "the platform is deployed already (release $RELEASE revision $revision); local/platform.sh cluster deploy upgrades it"
+    else
+      deploy --env kind
+    fi
+  fi
   trap - EXIT
   log "up in $((SECONDS - started)) s"
   print_cluster
@@ -560,8 +568,9 @@ reset() {
 }
 
 require_running() {
-  [[ -n $(component_pid kube-apiserver) ]] && [[ -s $KUBECONFIG_FILE ]] ||
+  if [[ -z $(component_pid kube-apiserver) || ! -s $KUBECONFIG_FILE ]]; then
     die "the local control plane is not running: start it with local/platform.sh cluster up"
+  fi
 }
 
 # ----------------------------------------------------------------------------------------------- deploy
