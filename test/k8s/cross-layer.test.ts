@@ -1,7 +1,6 @@
 import { checkAutoscalingAgreement, checkCrossLayer } from './support/cross-layer';
 import { checkPolicies, formatViolation, nameOf, namespaceOf } from './support/policies';
-import { ENVIRONMENTS, platformScenarioFor, platformScenarios, platformValues, renderPlatform, synthApp, type Environment, type PlatformScenario } from './support/render';
-import type { Manifest } from './support/schema-validator';
+import { ENVIRONMENTS, platformScenarioFor, platformScenarios, platformValues, renderPlatform, synthApp, type Environment, type Manifest, type PlatformScenario } from './support/render';
 
 /**
  * The two layers together, per environment (kind app ↔ ci/kind platform scenario on values-kind.yaml, eks ↔ eks):

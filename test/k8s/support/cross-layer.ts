@@ -3,7 +3,7 @@
  * (Helm render) defines — read from both renders, never from a shared constant, so a rename on one side
  * fails here instead of in a cluster.
  */
-import type { Manifest } from './schema-validator';
+import type { Manifest } from './render';
 import { arrayOf, containersOf, isObject, labelsOf, nameOf, namespaceOf, objectOf as obj, ofKind, podTemplateOf, scalersOf, selectorMatches } from './policies';
 
 export interface CrossLayerReport {

@@ -3,7 +3,7 @@
  * environment, or both layers together). Each check counts how often it ran, so a report can say
  * "12 containers checked" rather than pass vacuously on an empty set.
  */
-import type { Manifest } from './schema-validator';
+import type { Manifest } from './render';
 
 export interface PolicyViolation {
   policy: string;

@@ -1,7 +1,7 @@
 /**
- * Rendering for the offline checks: Helm (lint + template of charts/eshop-platform through the chart's own
- * charts/render-ci.sh, which stubs the operator subcharts that cannot be downloaded here), cdk8s (in-memory
- * synth per environment, and its Helm-format chart), YAML loading.
+ * Rendering for the Kubernetes checks (rendering itself needs no cluster): Helm (lint + template of
+ * charts/eshop-platform through the chart's own charts/render-ci.sh, which stubs the operator subcharts that
+ * cannot be downloaded here), cdk8s (in-memory synth per environment, and its Helm-format chart), YAML loading.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -9,7 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { mergeValues } from './cross-layer';
-import type { Manifest } from './schema-validator';
+
+/** One Kubernetes document as rendered (untyped: checks read the fields they need). */
+export type Manifest = Record<string, unknown>;
 
 export const ROOT = path.resolve(__dirname, '../../..');
 export const PLATFORM_CHART = path.join(ROOT, 'charts/eshop-platform');
@@ -18,17 +20,23 @@ export const RELEASE = 'eshop-platform';
 export const ENVIRONMENTS = ['kind', 'eks'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
-/** Kubernetes version of the pinned schemas; templates see the same version through .Capabilities. */
+/** Kubernetes version the clusters run (kind-config.yaml, eks-cluster.yaml); templates see it through .Capabilities. */
 export const KUBE_VERSION = '1.36.0';
 
 const sources = new WeakMap<object, string>();
 /** The file a rendered document came from (Helm's `# Source:` line or the synth file), when known. */
 export const sourceOf = (doc: object): string | undefined => sources.get(doc);
 
-/** Parses multi-document YAML; empty documents are dropped, a syntax error throws with the file name. */
-export function loadYamlDocs(text: string, origin = 'YAML'): Manifest[] {
+/**
+ * How Kubernetes tools read YAML: helm and kubectl parse manifests as YAML 1.1 (sigs.k8s.io/yaml) before they
+ * send JSON to the server, so Helm's `defaultMode: 0444` is octal 292, not 444 as in YAML 1.2.
+ */
+export const KUBERNETES_YAML = { version: '1.1' } as const;
+
+/** Parses multi-document YAML (1.2 unless told); empty documents are dropped, a syntax error throws with the file name. */
+export function loadYamlDocs(text: string, origin = 'YAML', options: { version?: '1.1' | '1.2' } = {}): Manifest[] {
   const docs: Manifest[] = [];
-  for (const doc of parseAllDocuments(text)) {
+  for (const doc of parseAllDocuments(text, options)) {
     if (doc.errors.length > 0) throw new Error(`${origin}: ${doc.errors.map((e) => e.message).join('; ')}`);
     const value = doc.toJS() as unknown;
     if (value === null || value === undefined) continue;
@@ -158,7 +166,7 @@ export function renderPlatform(scenario: PlatformScenario, chartDir: string = PL
   const first = renderCi(chartDir, scenario.name, true);
   const second = renderCi(chartDir, scenario.name, false);
   const origin = `helm template ${scenario.name}`;
-  return { scenario, lint: first.stderr, docs: loadYamlDocs(first.stdout, origin), again: loadYamlDocs(second.stdout, origin) };
+  return { scenario, lint: first.stderr, docs: loadYamlDocs(first.stdout, origin, KUBERNETES_YAML), again: loadYamlDocs(second.stdout, origin, KUBERNETES_YAML) };
 }
 
 const valuesArgs = (files: string[]): string[] => files.flatMap((f) => ['--values', f]);
@@ -171,7 +179,7 @@ export function lintChart(chartDir: string, valuesFiles: string[] = []): string 
 /** `helm template` of a chart that has no dependencies to stub. */
 export function templateChart(chartDir: string, release: string, valuesFiles: string[] = []): Manifest[] {
   const out = helm(['template', release, chartDir, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, ...valuesArgs(valuesFiles)]);
-  return loadYamlDocs(out, `helm template ${release}`);
+  return loadYamlDocs(out, `helm template ${release}`, KUBERNETES_YAML);
 }
 
 // ----------------------------------------------------------------------------------------------- cdk8s
@@ -193,9 +201,9 @@ export function synthApp(env: Environment, overrides?: unknown): Manifest[] {
 
 /** Accepts manifests as an array, YAML text, or a map of file name → manifests/YAML. */
 function normalizeSynth(result: unknown, origin: string): Manifest[] {
-  if (typeof result === 'string') return loadYamlDocs(result, origin);
+  if (typeof result === 'string') return loadYamlDocs(result, origin, KUBERNETES_YAML);
   if (Array.isArray(result)) {
-    return result.flatMap((item: unknown) => (typeof item === 'string' ? loadYamlDocs(item, origin) : [tag(item as Manifest, origin)]));
+    return result.flatMap((item: unknown) => (typeof item === 'string' ? loadYamlDocs(item, origin, KUBERNETES_YAML) : [tag(item as Manifest, origin)]));
   }
   if (result && typeof result === 'object') {
     const record = result as Record<string, unknown>;
@@ -216,5 +224,5 @@ export function loadSynthOutput(env: Environment): Manifest[] {
   const dir = path.join(ROOT, 'cdk8s/dist', env);
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.k8s.yaml')).sort() : [];
   if (files.length === 0) throw new Error(`no ${path.relative(ROOT, dir)}/*.k8s.yaml: run \`npm run synth\` first`);
-  return files.flatMap((f) => loadYamlFile(path.join(dir, f)));
+  return files.flatMap((f) => loadYamlDocs(readFileSync(path.join(dir, f), 'utf8'), path.relative(ROOT, path.join(dir, f)), KUBERNETES_YAML));
 }
