@@ -29,10 +29,10 @@ describe.each(scenarios)('platform chart, scenario $name', (scenario) => {
     expect(validateAll(render.docs).map(formatError)).toEqual([]);
   });
 
-  it('passes the policy checks (resources, securityContext, images, no literal secret env)', () => {
+  it('passes the policy checks (resources, read-only root filesystem, images, no literal secret env)', () => {
     const report = checkPolicies(render.docs);
     expect(report.violations.map(formatViolation)).toEqual([]);
-    expect(report.checked['security-context']).toBeGreaterThan(0); // the DB bootstrap Job at least
+    expect(report.checked['read-only-root-filesystem']).toBeGreaterThan(0); // the DB bootstrap Job at least
   });
 
   it('generates its credentials: two renders give different passwords', () => {

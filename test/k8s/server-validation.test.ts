@@ -1,3 +1,4 @@
+import { checkPolicies, formatViolation } from './support/policies';
 import { KUBERNETES_YAML, loadYamlDocs, type Manifest } from './support/render';
 import { kubectlRun } from './support/local-cluster';
 import { formatServerError, validateOnServer, VALIDATION_NAMESPACE } from './support/server-validation';
@@ -149,6 +150,15 @@ describe('PodSecurity `restricted` on the pod templates', () => {
     delete spec.containers[0].securityContext.runAsNonRoot;
     const cron = { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'nightly' }, spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template: { spec: { ...spec, restartPolicy: 'OnFailure' } } } } } };
     expect(refusals(cron)).toEqual([expect.stringMatching(/^CronJob\/nightly: pod template: .*runAsNonRoot != true.*runAsUser=0.*seccompProfile/)]);
+  });
+
+  it('leaves a writable root filesystem to the read-only-root-filesystem policy', () => {
+    const writable = deployment();
+    writable.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem = false;
+    expect(refusals(writable)).toEqual([]);
+    expect(checkPolicies([writable]).violations.map(formatViolation)).toContain(
+      '[read-only-root-filesystem] Deployment/order-consumer: container "order-consumer": securityContext.readOnlyRootFilesystem is not true',
+    );
   });
 
   it('reports a workload the server refuses once, not again for its pod', () => {

@@ -1,7 +1,9 @@
 /**
- * Policy checks on top of schema validity, over a set of rendered manifests (one Helm render, one cdk8s
- * environment, or both layers together). Each check counts how often it ran, so a report can say
- * "12 containers checked" rather than pass vacuously on an empty set.
+ * Policy checks over a set of rendered manifests (one Helm render, one cdk8s environment, or both layers
+ * together): only what the API server cannot judge. Schema validity, the CRDs' rules and PodSecurity `restricted`
+ * (non-root, no privilege escalation, capabilities dropped, seccomp, no privileged or host namespaces) are the
+ * server's, in server-validation.ts. Each check counts how often it ran, so a report can say "12 containers
+ * checked" rather than pass vacuously on an empty set.
  */
 import type { Manifest } from './render';
 
@@ -169,7 +171,7 @@ export function checkPolicies(docs: Manifest[], options: PolicyOptions = {}): Po
     violations.push({ policy, kind: String(doc['kind']), name: nameOf(doc), message });
   };
 
-  for (const { workload, podSpec, container, init } of containersOf(docs)) {
+  for (const { workload, container, init } of containersOf(docs)) {
     const where = `${init ? 'initContainer' : 'container'} "${String(container['name'])}"`;
 
     count('resources');
@@ -180,16 +182,11 @@ export function checkPolicies(docs: Manifest[], options: PolicyOptions = {}): Po
       }
     }
 
-    count('security-context');
-    const sc = obj(container['securityContext']);
-    const podSc = obj(podSpec['securityContext']);
-    if (sc['runAsNonRoot'] !== true && !(sc['runAsNonRoot'] === undefined && podSc['runAsNonRoot'] === true)) {
-      violate('security-context', workload, `${where}: runAsNonRoot is not true (container or pod securityContext)`);
+    // PodSecurity `restricted` leaves the root filesystem writable; this policy does not.
+    count('read-only-root-filesystem');
+    if (obj(container['securityContext'])['readOnlyRootFilesystem'] !== true) {
+      violate('read-only-root-filesystem', workload, `${where}: securityContext.readOnlyRootFilesystem is not true`);
     }
-    if (sc['readOnlyRootFilesystem'] !== true) violate('security-context', workload, `${where}: readOnlyRootFilesystem is not true`);
-    if (sc['allowPrivilegeEscalation'] !== false) violate('security-context', workload, `${where}: allowPrivilegeEscalation is not false`);
-    const drop = obj(sc['capabilities'])['drop'];
-    if (!Array.isArray(drop) || !drop.includes('ALL')) violate('security-context', workload, `${where}: capabilities.drop does not contain ALL`);
 
     if (workload['kind'] === 'Deployment' && !init) {
       count('probes');
@@ -233,16 +230,6 @@ export function checkPolicies(docs: Manifest[], options: PolicyOptions = {}): Po
     const owners = byTarget.get(key) ?? [];
     if (owners.length > 1 && owners[0] === `${String(s.scaler['kind'])}/${nameOf(s.scaler)}`) {
       violate('one-scaler-per-target', s.scaler, `${s.targetKind}/${s.targetName} is scaled by ${owners.join(' and ')}; keep one`);
-    }
-  }
-
-  for (const so of ofKind(docs, 'ScaledObject')) {
-    for (const [i, trigger] of arr(obj(so['spec'])['triggers']).entries()) {
-      if (trigger['type'] !== 'kafka') continue;
-      count('kafka-trigger-strings');
-      for (const [k, v] of Object.entries(obj(trigger['metadata']))) {
-        if (typeof v !== 'string') violate('kafka-trigger-strings', so, `triggers[${i}].metadata.${k} is ${typeof v} (${JSON.stringify(v)}); KEDA wants strings`);
-      }
     }
   }
 
