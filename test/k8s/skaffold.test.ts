@@ -2,13 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { loadYamlFile, ROOT } from './support/render';
-import { SCHEMAS_DIR } from './support/schema-validator';
 
 /**
  * skaffold.yaml against skaffold's own published schema for its apiVersion (skaffold/v4beta14), and every
  * path it names exists (or, for generated cdk8s output, is what `npm run synth` writes).
  */
 const SKAFFOLD = path.join(ROOT, 'skaffold.yaml');
+const SCHEMAS_DIR = process.env.ESHOP_K8S_SCHEMAS ?? path.join(__dirname, 'schemas');
 const configs = loadYamlFile(SKAFFOLD) as Record<string, any>[];
 
 function compileSkaffoldSchema(): ValidateFunction {
