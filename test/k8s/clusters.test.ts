@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 const REPO = resolve(__dirname, '..', '..');
 const EKSCTL_VERSION = 'v0.215.0';
 const EKSCTL_SCHEMA = join(REPO, '.local', 'cache', `eksctl-${EKSCTL_VERSION}`, 'schema.json');
-/** The Kubernetes minor of test/k8s/schemas, which every manifest is validated against. */
+/** The Kubernetes minor the manifests are rendered for (KUBE_VERSION of test/k8s/support/render.ts). */
 const KUBERNETES_MINOR = '1.36';
 
 interface KindNode {

@@ -1,7 +1,7 @@
 /**
  * The vendored schemas in test/k8s/schemas are upstream files, byte for byte: every one is listed in
- * UPSTREAM.md with the git blob it has upstream, and still has it. An edited or unlisted schema would make the
- * strict checks validate against something nobody published.
+ * UPSTREAM.md with the git blob it has upstream, and still has it. An edited or unlisted CRD would be installed
+ * on the cluster and judge manifests by rules nobody published.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -20,7 +20,7 @@ const filesUnder = (dir: string): string[] =>
     return statSync(full).isDirectory() ? filesUnder(full) : [full];
   });
 
-/** `| crds/keda/x.yaml | … | <40 hex> |` and `| openapi/x.json | … | <40 hex> |` rows of UPSTREAM.md. */
+/** `| crds/keda/x.yaml | … | <40 hex> |` and `| skaffold/x.json | … | <40 hex> |` rows of UPSTREAM.md. */
 function upstreamBlobs(): Map<string, string> {
   const blobs = new Map<string, string>();
   for (const line of readFileSync(path.join(DIR, 'UPSTREAM.md'), 'utf8').split('\n')) {
@@ -39,7 +39,7 @@ describe('vendored schemas (test/k8s/schemas)', () => {
 
   it('are all listed in UPSTREAM.md', () => {
     const listed = upstreamBlobs();
-    expect(vendored.length).toBeGreaterThan(15);
+    expect(vendored.filter((f) => f.startsWith('crds/')).length).toBeGreaterThanOrEqual(14);
     expect(vendored.filter((f) => !listed.has(f))).toEqual([]);
   });
 
