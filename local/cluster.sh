@@ -30,12 +30,15 @@ K8S_VERSION=v1.37.2
 ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
 HELM_VERSION=v4.3.2
+# The KEDA the platform chart installs (charts/eshop-platform/Chart.yaml): the operator and its metrics API server.
+KEDA_VERSION=v2.20.2
 
 TOOLS_DIR=${ESHOP_TOOLS_DIR:-$LOCAL_DIR/tools}
 K8S_DIR="$TOOLS_DIR/kubernetes-$K8S_VERSION"
 ETCD_DIR="$TOOLS_DIR/etcd-$ETCD_VERSION"
 KWOK_DIR="$TOOLS_DIR/kwok-$KWOK_VERSION"
 HELM_DIR="$TOOLS_DIR/helm-$HELM_VERSION"
+KEDA_DIR="$TOOLS_DIR/keda-$KEDA_VERSION"
 # Stable names for people and tests (kubectl, helm): symlinks to the versioned binaries.
 BIN_DIR="$TOOLS_DIR/bin"
 KUBECTL="$K8S_DIR/kubectl"
@@ -53,13 +56,22 @@ APISERVER_PORT=${ESHOP_APISERVER_PORT:-6443}
 KCM_PORT=${ESHOP_KCM_PORT:-10257}
 SCHEDULER_PORT=${ESHOP_SCHEDULER_PORT:-10259}
 KWOK_PORT=${ESHOP_KWOK_PORT:-10247}
+# KEDA: the operator's gRPC metrics service (the metrics API server asks it for metric values), its metrics and
+# health ports, the metrics API server's secure port (on the machine's own address: the aggregation layer reaches it
+# through an EndpointSlice, which may not hold a loopback address) and its /metrics port.
+KEDA_GRPC_PORT=${ESHOP_KEDA_GRPC_PORT:-9666}
+KEDA_OPERATOR_METRICS_PORT=${ESHOP_KEDA_OPERATOR_METRICS_PORT:-9667}
+KEDA_OPERATOR_HEALTH_PORT=${ESHOP_KEDA_OPERATOR_HEALTH_PORT:-9668}
+KEDA_METRICS_API_PORT=${ESHOP_KEDA_METRICS_API_PORT:-9443}
+KEDA_METRICS_API_METRICS_PORT=${ESHOP_KEDA_METRICS_API_METRICS_PORT:-9669}
+KEDA_NAMESPACE=keda
 SERVICE_CIDR=10.96.0.0/16
 SERVICE_API_IP=10.96.0.1 # first address of SERVICE_CIDR: the `kubernetes` Service
 POD_CIDR=10.244.0.0/16
 # Nodes kwok plays carry this label; a node without it (issue 14's local node agent) is left alone.
 KWOK_NODE_LABEL=kwok.x-k8s.io/node
 # Start order; `down` stops in reverse (the API server before etcd: with etcd gone first it hangs in shutdown).
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok keda-operator keda-metrics-apiserver)
 
 NAMESPACE=eshop
 RELEASE=eshop-platform
@@ -144,6 +156,9 @@ build() {
   go_build "$ETCD_DIR/etcd" "$ESHOP_ROOT/local/k8s/etcd" go.etcd.io/etcd/server/v3
   go_build "$KWOK_DIR/kwok" - "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   go_build "$HELM" - "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"
+  local keda="-X github.com/kedacore/keda/v2/version.Version=${KEDA_VERSION#v}"
+  go_build "$KEDA_DIR/keda-operator" "$ESHOP_ROOT/local/k8s/keda" github.com/kedacore/keda/v2/cmd/operator "$keda"
+  go_build "$KEDA_DIR/keda-metrics-apiserver" "$ESHOP_ROOT/local/k8s/keda" github.com/kedacore/keda/v2/cmd/adapter "$keda"
   kwok_stages
   for c in "$KUBECTL" "$HELM" "$KWOK_DIR/kwok" "$ETCD_DIR/etcd"; do ln -sfn "$c" "$BIN_DIR/$(basename "$c")"; done
 }
@@ -217,6 +232,18 @@ certificates() {
   issue_cert front-proxy-client /CN=front-proxy-client clientAuth front-proxy-ca
   issue_cert controller-manager-serving /CN=kube-controller-manager serverAuth ca "DNS:localhost,IP:127.0.0.1"
   issue_cert scheduler-serving /CN=kube-scheduler serverAuth ca "DNS:localhost,IP:127.0.0.1"
+  # KEDA: one pair for the operator's gRPC server, the metrics API server's gRPC client and its HTTPS serving (as
+  # KEDA's own cert rotation makes it), under the names of the Services the chart would create.
+  local keda_san="DNS:keda-operator.$KEDA_NAMESPACE.svc.cluster.local,DNS:keda-operator.$KEDA_NAMESPACE.svc,DNS:keda-metrics-apiserver.$KEDA_NAMESPACE.svc"
+  keda_san+=",DNS:keda-metrics-apiserver.$KEDA_NAMESPACE.svc.cluster.local,DNS:localhost,IP:127.0.0.1"
+  [[ -n $ip ]] && keda_san+=",IP:$ip"
+  issue_cert keda /CN=keda serverAuth,clientAuth ca "$keda_san"
+  issue_cert keda-client "/O=system:masters/CN=keda" clientAuth
+  mkdir -p "$CLUSTER_DIR/keda-certs"
+  cp "$PKI/ca.crt" "$CLUSTER_DIR/keda-certs/ca.crt"
+  cp "$PKI/keda.crt" "$CLUSTER_DIR/keda-certs/tls.crt"
+  cp "$PKI/keda.key" "$CLUSTER_DIR/keda-certs/tls.key"
+  chmod 600 "$CLUSTER_DIR/keda-certs/tls.key"
   if [[ ! -s $PKI/sa.key ]]; then
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$PKI/sa.key" 2>/dev/null
     openssl pkey -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
@@ -262,6 +289,7 @@ kubeconfigs() {
   write_kubeconfig "$CLUSTER_DIR/kube-controller-manager.kubeconfig" kube-controller-manager
   write_kubeconfig "$CLUSTER_DIR/kube-scheduler.kubeconfig" kube-scheduler
   write_kubeconfig "$CLUSTER_DIR/kwok.kubeconfig" kwok
+  write_kubeconfig "$CLUSTER_DIR/keda.kubeconfig" keda-client
 }
 
 # ------------------------------------------------------------------------------------------- processes
@@ -270,6 +298,7 @@ binary_of() {
   case $1 in
     etcd) printf '%s\n' "$ETCD_DIR/etcd" ;;
     kwok) printf '%s\n' "$KWOK_DIR/kwok" ;;
+    keda-*) printf '%s\n' "$KEDA_DIR/$1" ;;
     *) printf '%s\n' "$K8S_DIR/$1" ;;
   esac
 }
@@ -281,6 +310,8 @@ port_of() {
     kube-controller-manager) printf '%s\n' "$KCM_PORT" ;;
     kube-scheduler) printf '%s\n' "$SCHEDULER_PORT" ;;
     kwok) printf '%s\n' "$KWOK_PORT" ;;
+    keda-operator) printf '%s\n' "$KEDA_GRPC_PORT" ;;
+    keda-metrics-apiserver) printf '%s\n' "$KEDA_METRICS_API_PORT" ;;
   esac
 }
 
@@ -291,6 +322,8 @@ port_env_of() {
     kube-controller-manager) printf 'ESHOP_KCM_PORT\n' ;;
     kube-scheduler) printf 'ESHOP_SCHEDULER_PORT\n' ;;
     kwok) printf 'ESHOP_KWOK_PORT\n' ;;
+    keda-operator) printf 'ESHOP_KEDA_GRPC_PORT\n' ;;
+    keda-metrics-apiserver) printf 'ESHOP_KEDA_METRICS_API_PORT\n' ;;
   esac
 }
 
@@ -347,6 +380,23 @@ args_of() {
         --manage-all-nodes=false --manage-nodes-with-label-selector="$KWOK_NODE_LABEL=fake" \
         --cidr="$POD_CIDR" --node-ip=127.0.0.1 --server-address="127.0.0.1:$KWOK_PORT"
       ;;
+    keda-operator)
+      # As the KEDA chart runs it, minus what only a pod needs: no certificate rotation, webhook or APIService
+      # patching (register_keda does it), no leader election.
+      printf '%s\n' --kubeconfig="$CLUSTER_DIR/keda.kubeconfig" --leader-elect=false --enable-cert-rotation=false \
+        --enable-webhook-patching=false --enable-apiservice-patching=false --cert-dir="$CLUSTER_DIR/keda-certs" \
+        --metrics-service-bind-address="127.0.0.1:$KEDA_GRPC_PORT" --metrics-bind-address="127.0.0.1:$KEDA_OPERATOR_METRICS_PORT" \
+        --health-probe-bind-address="127.0.0.1:$KEDA_OPERATOR_HEALTH_PORT" --zap-log-level=info --zap-encoder=console
+      ;;
+    keda-metrics-apiserver)
+      local kk="$CLUSTER_DIR/keda.kubeconfig" certs="$CLUSTER_DIR/keda-certs"
+      printf '%s\n' --kubeconfig="$kk" --lister-kubeconfig="$kk" --authentication-kubeconfig="$kk" --authorization-kubeconfig="$kk" \
+        --bind-address="$(keda_address)" --secure-port="$KEDA_METRICS_API_PORT" --cert-dir="$certs" \
+        --tls-cert-file="$certs/tls.crt" --tls-private-key-file="$certs/tls.key" \
+        --metrics-service-address="127.0.0.1:$KEDA_GRPC_PORT" \
+        --metrics-service-grpc-authority="keda-operator.$KEDA_NAMESPACE.svc.cluster.local" \
+        --port="$KEDA_METRICS_API_METRICS_PORT"
+      ;;
   esac
 }
 
@@ -370,9 +420,12 @@ start_component() {
   [[ -x $bin ]] || die "$bin is missing: run local/cluster.sh build"
   local -a args
   mapfile -t args < <(args_of "$c")
-  log "starting $c on 127.0.0.1:$port"
+  log "starting $c on port $port"
   : >>"$CLUSTER_LOGS/$c.log"
-  start_detached "$CLUSTER_RUN/$c.pid" "$CLUSTER_LOGS/$c.log" "$CLUSTER_DIR" "$bin" "${args[@]}"
+  local -a envs=()
+  # KEDA reads its namespace and what to watch (all namespaces) from the environment a pod would give it.
+  [[ $c == keda-* ]] && envs=(env POD_NAMESPACE="$KEDA_NAMESPACE" KEDA_CLUSTER_OBJECT_NAMESPACE="$KEDA_NAMESPACE" WATCH_NAMESPACE= OPERATOR_NAME=keda-operator)
+  start_detached "$CLUSTER_RUN/$c.pid" "$CLUSTER_LOGS/$c.log" "$CLUSTER_DIR" "${envs[@]}" "$bin" "${args[@]}"
   STARTED+=("$c")
 }
 
@@ -392,6 +445,100 @@ wait_healthy() {
     fi
     sleep 0.25
   done
+}
+
+# The address KEDA's metrics API server listens on: the machine's own, never loopback (see register_keda).
+keda_address() {
+  local ip
+  ip=$(host_ip)
+  [[ -n $ip ]] || die "no non-loopback IPv4 address on this machine: KEDA's metrics API server needs one (the API server reaches aggregated APIs through EndpointSlices, which refuse loopback addresses)"
+  printf '%s\n' "$ip"
+}
+
+# The operators' CRDs, from the pinned upstream files (KEDA's operator needs its own before it starts).
+install_crds() {
+  kubectl_ apply --server-side --force-conflicts --field-manager=eshop-crds -f "$CRD_DIR" --recursive >/dev/null
+  kubectl_ wait crd --all --for=condition=Established --timeout=60s >/dev/null
+}
+
+# What the KEDA chart would create for its metrics API server, pointing at the local process: the namespace, a
+# Service without selector and its EndpointSlice (the machine's address), the APIService for
+# external.metrics.k8s.io (the aggregation layer; caBundle = the cluster CA that signed KEDA's certificate), and
+# the RBAC that lets the HPA controller read external metrics (KEDA chart: keda-external-metrics-reader).
+register_keda() {
+  local ip
+  ip=$(keda_address)
+  kubectl_ apply --server-side --force-conflicts --field-manager=eshop-cluster -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: $KEDA_NAMESPACE
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: keda-metrics-apiserver
+  namespace: $KEDA_NAMESPACE
+spec:
+  ports:
+    - name: https
+      port: 443
+      targetPort: $KEDA_METRICS_API_PORT
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: keda-metrics-apiserver-local
+  namespace: $KEDA_NAMESPACE
+  labels:
+    kubernetes.io/service-name: keda-metrics-apiserver
+    endpointslice.kubernetes.io/managed-by: eshop-local-cluster
+addressType: IPv4
+ports:
+  - name: https
+    port: $KEDA_METRICS_API_PORT
+    protocol: TCP
+endpoints:
+  - addresses: ["$ip"]
+    conditions: {ready: true}
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata:
+  name: v1beta1.external.metrics.k8s.io
+spec:
+  group: external.metrics.k8s.io
+  version: v1beta1
+  groupPriorityMinimum: 100
+  versionPriority: 100
+  service:
+    name: keda-metrics-apiserver
+    namespace: $KEDA_NAMESPACE
+    port: 443
+  caBundle: $(b64 "$PKI/ca.crt")
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: keda-external-metrics-reader
+rules:
+  - apiGroups: [external.metrics.k8s.io]
+    resources: ["*"]
+    verbs: ["*"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: keda-hpa-controller-external-metrics
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: keda-external-metrics-reader
+subjects:
+  - kind: ServiceAccount
+    name: horizontal-pod-autoscaler
+    namespace: kube-system
+EOF
 }
 
 admin_curl() { curl --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" "$@"; }
@@ -511,6 +658,18 @@ up() {
     ((SECONDS < deadline)) || die "the controller manager created no default ServiceAccount within 60 s; see $CLUSTER_LOGS/kube-controller-manager.log"
     sleep 0.5
   done
+  # KEDA, for real: its operator reads Kafka lag for ScaledObjects and drives their HPAs; its metrics API server
+  # answers the HPA controller through the aggregation layer.
+  install_crds
+  start_component keda-operator
+  start_component keda-metrics-apiserver
+  wait_healthy keda-operator 60 "http://127.0.0.1:$KEDA_OPERATOR_HEALTH_PORT/healthz"
+  # Serving before it is registered: the aggregator's first availability check then succeeds (a failed one is
+  # retried only after a while).
+  wait_healthy keda-metrics-apiserver 60 --cacert "$PKI/ca.crt" "https://$(keda_address):$KEDA_METRICS_API_PORT/healthz"
+  register_keda
+  kubectl_ wait apiservice v1beta1.external.metrics.k8s.io --for=condition=Available --timeout=60s >/dev/null ||
+    { show_log_tail "$CLUSTER_LOGS/keda-metrics-apiserver.log"; die "KEDA's external metrics API did not become Available within 60 s; see $CLUSTER_LOGS/keda-metrics-apiserver.log"; }
   log "control plane ready in $((SECONDS - t0)) s: Kubernetes $(kubectl_ version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -n1), $(kubectl_ get nodes --no-headers | wc -l) kwok nodes"
   if [[ $deploy == true ]]; then
     local revision
@@ -621,8 +780,7 @@ deploy() {
   # shellcheck disable=SC2064 # expand now: the folder is local to this function
   trap "rm -rf '$work'" RETURN
   log "installing the operators' CRDs (server-side apply of the pinned upstream files in test/k8s/schemas/crds)"
-  kubectl_ apply --server-side --force-conflicts --field-manager=eshop-crds -f "$CRD_DIR" --recursive >/dev/null
-  kubectl_ wait crd --all --for=condition=Established --timeout=60s >/dev/null
+  install_crds
   # Kept under .local/cluster/chart after the deploy, for helm commands by hand (helm upgrade … .local/cluster/chart/eshop-platform).
   stubbed_chart "$CLUSTER_DIR/chart"
   local -a values
