@@ -121,7 +121,7 @@ describe('helm install of the platform and server-side apply of the app (kind)',
     const release = JSON.parse(helmRun(['list', '--namespace', NS, '-o', 'json']).stdout) as { name: string; status: string }[];
     expect(release).toEqual([expect.objectContaining({ name: RELEASE, status: 'deployed' })]);
 
-    const applied = [...releaseManifest(), ...synthApp('kind')];
+    const applied = [...releaseManifest(), ...(synthApp('kind') as KubeObject[])];
     const live = liveObjects(applied);
     const problems = applied.flatMap((doc) => {
       const object = live.get(keyOf(doc, NS));

@@ -59,7 +59,7 @@ export function listObjects(kinds: string, namespace?: string): KubeObject[] {
 
 /** helm (the one local/cluster.sh builds) against the local cluster, with its homes under .local/cluster/helm. */
 export function helmRun(args: string[]): { status: number; stdout: string; stderr: string } {
-  const env = { ...process.env, KUBECONFIG };
+  const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG };
   for (const [k, sub] of [['HELM_CACHE_HOME', 'cache'], ['HELM_CONFIG_HOME', 'config'], ['HELM_DATA_HOME', 'data']] as const) {
     env[k] = path.join(ROOT, '.local/cluster/helm', sub);
   }
