@@ -160,6 +160,7 @@ build() {
   go_build "$KEDA_DIR/keda-operator" "$ESHOP_ROOT/local/k8s/keda" github.com/kedacore/keda/v2/cmd/operator "$keda"
   go_build "$KEDA_DIR/keda-metrics-apiserver" "$ESHOP_ROOT/local/k8s/keda" github.com/kedacore/keda/v2/cmd/adapter "$keda"
   kwok_stages
+  keda_crds
   for c in "$KUBECTL" "$HELM" "$KWOK_DIR/kwok" "$ETCD_DIR/etcd"; do ln -sfn "$c" "$BIN_DIR/$(basename "$c")"; done
 }
 
@@ -180,6 +181,20 @@ kwok_stages() {
       cat "$mod/kustomize/stage/$f"
     done
   } >"$dest.tmp" && mv "$dest.tmp" "$dest"
+}
+
+# KEDA's operator also watches its eventing CRDs (CloudEventSource, ClusterCloudEventSource), which the pinned
+# files in test/k8s/schemas/crds/keda do not include: without them it exits after its cache-sync timeout. Taken
+# from KEDA's own module (config/crd/bases), the same release.
+keda_crds() {
+  local dest="$KEDA_DIR/crds" mod
+  [[ -s $dest/eventing.keda.sh_cloudeventsources.yaml ]] && return 0
+  require_go
+  mod=$(cd "$ESHOP_ROOT/local/k8s/keda" && go mod download -json "github.com/kedacore/keda/v2@$KEDA_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -d $mod/config/crd/bases ]] || die "go mod download github.com/kedacore/keda/v2@$KEDA_VERSION gave no config/crd/bases"
+  mkdir -p "$dest"
+  cp "$mod"/config/crd/bases/eventing.keda.sh_*.yaml "$dest/"
+  chmod 644 "$dest"/*.yaml
 }
 
 # ------------------------------------------------------------------------------------------- certificates
@@ -378,7 +393,8 @@ args_of() {
     kwok)
       printf '%s\n' --kubeconfig="$CLUSTER_DIR/kwok.kubeconfig" --config="$KWOK_DIR/stages.yaml" \
         --manage-all-nodes=false --manage-nodes-with-label-selector="$KWOK_NODE_LABEL=fake" \
-        --cidr="$POD_CIDR" --node-ip=127.0.0.1 --server-address="127.0.0.1:$KWOK_PORT"
+        --cidr="$POD_CIDR" --node-ip=127.0.0.1 --server-address="127.0.0.1:$KWOK_PORT" \
+        --node-lease-duration-seconds=40
       ;;
     keda-operator)
       # As the KEDA chart runs it, minus what only a pod needs: no certificate rotation, webhook or APIService
@@ -458,6 +474,7 @@ keda_address() {
 # The operators' CRDs, from the pinned upstream files (KEDA's operator needs its own before it starts).
 install_crds() {
   kubectl_ apply --server-side --force-conflicts --field-manager=eshop-crds -f "$CRD_DIR" --recursive >/dev/null
+  kubectl_ apply --server-side --force-conflicts --field-manager=eshop-crds -f "$KEDA_DIR/crds" >/dev/null
   kubectl_ wait crd --all --for=condition=Established --timeout=60s >/dev/null
 }
 
@@ -670,7 +687,7 @@ up() {
   register_keda
   kubectl_ wait apiservice v1beta1.external.metrics.k8s.io --for=condition=Available --timeout=60s >/dev/null ||
     { show_log_tail "$CLUSTER_LOGS/keda-metrics-apiserver.log"; die "KEDA's external metrics API did not become Available within 60 s; see $CLUSTER_LOGS/keda-metrics-apiserver.log"; }
-  log "control plane ready in $((SECONDS - t0)) s: Kubernetes $(kubectl_ version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -n1), $(kubectl_ get nodes --no-headers | wc -l) kwok nodes"
+  log "control plane ready in $((SECONDS - t0)) s: Kubernetes $(kubectl_ version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -n1), $(kubectl_ get nodes -l "$KWOK_NODE_LABEL=fake" --no-headers | wc -l) kwok nodes"
   if [[ $deploy == true ]]; then
     local revision
     revision=$(helm_ status "$RELEASE" --namespace "$NAMESPACE" -o json 2>/dev/null | sed -n 's/.*"version":\([0-9]*\).*/\1/p' | head -n1)

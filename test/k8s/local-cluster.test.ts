@@ -95,7 +95,8 @@ describe('the local control plane', () => {
   it('is Kubernetes v1.37 with kwok nodes labelled like kind-config.yaml and eks-cluster.yaml', () => {
     const version = JSON.parse(kubectl(['get', '--raw', '/version'])) as { gitVersion: string };
     expect(version.gitVersion).toMatch(/^v1\.37\./);
-    const nodes = listObjects('nodes');
+    // kwok's nodes (an experiment's local node agent may register one of its own beside them).
+    const nodes = listObjects('nodes').filter((n) => n.metadata.labels['kwok.x-k8s.io/node'] === 'fake');
     const ready = nodes.filter((n) => n.status.conditions.some((c: any) => c.type === 'Ready' && c.status === 'True'));
     expect(ready.map((n) => n.metadata.name).sort()).toEqual(nodes.map((n) => n.metadata.name).sort());
     const zones = (pool: string) => nodes.filter((n) => n.metadata.labels['eshop.io/pool'] === pool).map((n) => n.metadata.labels['topology.kubernetes.io/zone']).sort();
@@ -104,6 +105,15 @@ describe('the local control plane', () => {
     const controlPlane = nodes.find((n) => 'node-role.kubernetes.io/control-plane' in n.metadata.labels);
     expect(controlPlane?.metadata.labels['ingress-ready']).toBe('true');
     expect(controlPlane?.spec.taints).toEqual([{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]);
+  });
+
+  it('kwok renews every node’s Lease, so the node lifecycle controller keeps them Ready (no NotReady taints)', () => {
+    const leases = new Map(listObjects('leases', 'kube-node-lease').map((l) => [l.metadata.name as string, l]));
+    for (const node of listObjects('nodes').filter((n) => n.metadata.labels['kwok.x-k8s.io/node'] === 'fake')) {
+      const renewed = leases.get(node.metadata.name)?.spec.renewTime as string | undefined;
+      expect({ node: node.metadata.name, renewedSecondsAgo: renewed ? (Date.now() - Date.parse(renewed)) / 1000 < 40 : 'never' }).toEqual({ node: node.metadata.name, renewedSecondsAgo: true });
+      expect({ node: node.metadata.name, taints: (node.spec.taints ?? []).filter((t: any) => t.key.startsWith('node.kubernetes.io/')) }).toEqual({ node: node.metadata.name, taints: [] });
+    }
   });
 
   it('serves the operators’ CRDs, Established', () => {
