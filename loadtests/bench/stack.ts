@@ -8,8 +8,16 @@ import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
 import type { Watched } from './cpu';
 
-/** The repository root (this file runs from loadtests/bench/dist). */
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+/**
+ * The repository root: the nearest folder up from this file that holds local/platform.sh (this file runs from
+ * loadtests/bench/dist, from another tool's dist tree, or as TypeScript under jest).
+ */
+export const REPO_ROOT = ((): string => {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'local', 'platform.sh'))) return dir;
+  }
+  throw new Error(`no repository root (local/platform.sh) above ${__dirname}`);
+})();
 
 /** Where the local MariaDB and Kafka are: the environment, else .local/stack.env, else the defaults. */
 export interface Infra {
@@ -118,6 +126,9 @@ export function freePort(): Promise<number> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU profiles on SIGUSR2 (profile-hook.ts), loaded into every service the benchmark starts. */
+const PROFILE_HOOK = path.join(__dirname, 'profile-hook.js');
 
 /** The gateway's rate limits are off in the benchmark (0 = no limit); the report says so. */
 export const BENCH_RATE_LIMITS = { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_IDENTITY: '0' } as const;
@@ -286,7 +297,8 @@ export class BenchStack {
     const fd = openSync(logFile, 'a');
     const child = spawn(
       process.execPath,
-      ['--disable-warning=TimeoutNegativeWarning', '--require', path.join(__dirname, 'profile-hook.js'), entry],
+      // The profile hook exists once compiled (dist/); run from TypeScript (jest) the services start without it.
+      ['--disable-warning=TimeoutNegativeWarning', ...(existsSync(PROFILE_HOOK) ? ['--require', PROFILE_HOOK] : []), entry],
       { cwd: path.dirname(path.dirname(entry)), env, stdio: ['ignore', fd, fd] },
     );
     closeSync(fd);
