@@ -1,5 +1,4 @@
-// No imports on purpose: the capacity model (loadtests/capacity) simulates these exact rules and compiles this
-// file without the cdk8s workspace.
+// No imports on purpose: small and self-contained, the rules the ScaledObject's HPA gets (docs/autoscaling.md).
 
 /** One HPA scaling rule (shared by KEDA's generated HPA and the plain one, whose schemas are the same). */
 export interface ScalingPolicy { readonly type: 'Pods' | 'Percent'; readonly value: number; readonly periodSeconds: number }
@@ -10,7 +9,7 @@ export interface ScalingRules { readonly stabilizationWindowSeconds: number; rea
  * is more); after five quiet minutes give back a quarter of the pods a minute (the HPA truncates, so at least one
  * from 2 pods up). Every scale step rebalances the consumer group (a pause of all partitions): the window keeps
  * bursty traffic from flapping, and quarter steps need ~12 rebalances instead of 47 to come down from 48 pods
- * (docs/autoscaling.md, capacity model).
+ * (docs/autoscaling.md; measured for real in docs/performance/autoscaling-experiment.md).
  */
 export const CONSUMER_SCALING_BEHAVIOR: { readonly scaleUp: ScalingRules; readonly scaleDown: ScalingRules } = {
   scaleUp: {
