@@ -447,20 +447,9 @@ start_component() {
 
 # Waits for a URL (curl args) while the component's process lives; dies with its log tail otherwise.
 wait_healthy() {
-  local c=$1 timeout=$2 pid deadline=$((SECONDS + $2))
+  local c=$1 timeout=$2
   shift 2
-  pid=$(read_pid "$CLUSTER_RUN/$c.pid")
-  until curl -fsS --max-time 2 -o /dev/null "$@" 2>/dev/null; do
-    if ! pid_alive "$pid"; then
-      show_log_tail "$CLUSTER_LOGS/$c.log"
-      die "$c exited during start-up; see $CLUSTER_LOGS/$c.log"
-    fi
-    if ((SECONDS >= deadline)); then
-      show_log_tail "$CLUSTER_LOGS/$c.log"
-      die "$c not healthy within ${timeout}s; see $CLUSTER_LOGS/$c.log"
-    fi
-    sleep 0.25
-  done
+  wait_ready_http "$c" "$CLUSTER_RUN/$c.pid" "$CLUSTER_LOGS/$c.log" "$timeout" "$@"
 }
 
 # The address KEDA's metrics API server listens on: the machine's own, never loopback (see register_keda).

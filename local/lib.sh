@@ -97,6 +97,26 @@ apt_install_missing() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Waits until curl (with the given arguments) gets a 2xx, while the process of the pid file lives; otherwise dies
+# with the log's last lines: "<what> exited during start-up" or "<what> not ready within <timeout>s".
+#   wait_ready_http <what> <pid file> <log file> <timeout s> <curl args…>
+wait_ready_http() {
+  local what=$1 pid_file=$2 log_file=$3 timeout=$4 pid deadline=$((SECONDS + $4))
+  shift 4
+  pid=$(read_pid "$pid_file")
+  until curl -fsS --max-time 2 -o /dev/null "$@" 2>/dev/null; do
+    if ! pid_alive "$pid"; then
+      show_log_tail "$log_file"
+      die "$what exited during start-up; see $log_file"
+    fi
+    if ((SECONDS >= deadline)); then
+      show_log_tail "$log_file"
+      die "$what not ready within ${timeout}s; see $log_file"
+    fi
+    sleep 0.25
+  done
+}
+
 # Starts a long-running process detached from this shell (own session: no SIGINT from the terminal,
 # no SIGHUP when it closes), appends its output to a log file and writes its pid file. The inner shell
 # writes its own pid and then execs the command, so the pid file holds the real process's pid however

@@ -338,19 +338,8 @@ start_service() {
 }
 
 wait_service_ready() {
-  local s=$1 url="http://127.0.0.1:${SERVICE_PORT[$1]}/readyz" pid deadline=$((SECONDS + SERVICE_READY_TIMEOUT))
-  pid=$(read_pid "$RUN_DIR/$s.pid")
-  until curl -fsS --max-time 2 -o /dev/null "$url" 2>/dev/null; do
-    if ! pid_alive "$pid"; then
-      show_log_tail "$LOGS_DIR/$s.log"
-      die "the $s service exited during start-up; see $LOGS_DIR/$s.log"
-    fi
-    if ((SECONDS >= deadline)); then
-      show_log_tail "$LOGS_DIR/$s.log"
-      die "$url not ready within ${SERVICE_READY_TIMEOUT}s; see $LOGS_DIR/$s.log"
-    fi
-    sleep 0.5
-  done
+  local s=$1 url="http://127.0.0.1:${SERVICE_PORT[$1]}/readyz"
+  wait_ready_http "the $s service" "$RUN_DIR/$s.pid" "$LOGS_DIR/$s.log" "$SERVICE_READY_TIMEOUT" "$url"
   log "$s ready ($url)"
 }
 
