@@ -85,8 +85,9 @@ export class ConsumerLagAutoscaler extends Construct {
           maxReplicaCount: props.maxReplicas,
           pollingInterval: props.pollingIntervalSeconds ?? 15,
           cooldownPeriod: props.cooldownPeriodSeconds ?? 300,
+          // restoreToOriginalReplicaCount stays unset (KEDA's default, false): KEDA's operator writes the object
+          // back without a false value, so rendering it would leave a field the app applies and KEDA removes.
           advanced: {
-            restoreToOriginalReplicaCount: false,
             horizontalPodAutoscalerConfig: { behavior: CONSUMER_SCALING_BEHAVIOR },
           },
           triggers: [{
