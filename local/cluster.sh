@@ -713,7 +713,9 @@ status() {
   for c in "${COMPONENTS[@]}"; do
     pid=$(component_pid "$c")
     if [[ -n $pid ]]; then
-      printf '%-24s running (pid %s) on 127.0.0.1:%s\n' "$c" "$pid" "$(port_of "$c")"
+      local addr=127.0.0.1
+      [[ $c == keda-metrics-apiserver ]] && addr=$(host_ip)
+      printf '%-24s running (pid %s) on %s:%s\n' "$c" "$pid" "$addr" "$(port_of "$c")"
     else
       printf '%-24s not running\n' "$c"
       rc=1
