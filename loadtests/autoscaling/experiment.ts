@@ -388,6 +388,7 @@ export async function runAutoscalingExperiment(o: AutoscalingOptions): Promise<A
       connections: o.connections,
       amount: o.orders,
       maxSeconds: 300,
+      ...(o.signal ? { signal: o.signal } : {}),
       request: {
         method: 'POST',
         path: '/orders/async',
@@ -398,6 +399,7 @@ export async function runAutoscalingExperiment(o: AutoscalingOptions): Promise<A
     const burstEnd = now();
     event('burst-end', `${load.statuses['202'] ?? 0} accepted (202), ${load.responses - (load.statuses['202'] ?? 0)} other answers, ${load.errors} errors`);
     const accepted = load.statuses['202'] ?? 0;
+    if (aborted()) throw new Error('aborted (Ctrl-C) after the burst: cleaning up');
 
     // Drained: lag 0 and every accepted order decided; then back to the minimum replicas (scale-in).
     let drainedAt: number | null = null;

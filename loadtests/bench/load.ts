@@ -21,6 +21,8 @@ export interface LoadSpec {
   /** … or send exactly this many requests (then `maxSeconds` bounds it). */
   readonly amount?: number;
   readonly maxSeconds?: number;
+  /** Ends the window early when aborted. */
+  readonly signal?: AbortSignal;
 }
 
 export interface Latency {
@@ -112,6 +114,8 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
     });
     const limit = spec.amount !== undefined ? (spec.maxSeconds ?? 120) : (spec.seconds ?? 1) + REQUEST_TIMEOUT_SECONDS + 5;
     const hardStop = setTimeout(() => instance.stop(), limit * 1000);
+    // Stopped early (Ctrl-C): autocannon ends the window and reports what it measured so far.
+    spec.signal?.addEventListener('abort', () => instance.stop(), { once: true });
   });
 }
 
