@@ -624,7 +624,7 @@ up_failed() {
   local rc=$?
   trap - EXIT
   if ((rc != 0 && ${#STARTED[@]} > 0)); then
-    warn "start-up failed: stopping what this run started (${STARTED[*]})"
+    warn "start-up failed (exit $rc): stopping what this run started (${STARTED[*]})"
     local i
     for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do stop_component "${STARTED[i]}" 2>/dev/null || true; done
   fi
@@ -679,7 +679,8 @@ up() {
   log "control plane ready in $((SECONDS - t0)) s: Kubernetes $(kubectl_ version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -n1), $(kubectl_ get nodes -l "$KWOK_NODE_LABEL=fake" --no-headers | wc -l) kwok nodes"
   if [[ $deploy == true ]]; then
     local revision
-    revision=$(helm_ status "$RELEASE" --namespace "$NAMESPACE" -o json 2>/dev/null | sed -n 's/.*"version":\([0-9]*\).*/\1/p' | head -n1)
+    # No release yet (helm status fails): deploy.
+    revision=$(helm_ status "$RELEASE" --namespace "$NAMESPACE" -o json 2>/dev/null | sed -n 's/.*"version":\([0-9]*\).*/\1/p' | head -n1) || revision=''
     if [[ -n $revision ]] && kubectl_ -n "$NAMESPACE" get deploy gateway >/dev/null 2>&1; then
       log "the platform is deployed already (release $RELEASE revision $revision); local/platform.sh cluster deploy upgrades it"
     else

@@ -38,7 +38,7 @@ export interface AutoscalingOptions {
   readonly pollingIntervalSeconds: number;
   /** HPA scale-down stabilization: short, so scale-in happens while messages are still in flight. */
   readonly scaleDownStabilizationSeconds: number;
-  /** Delete one consumer pod (as `kubectl delete pod` would) once this many consumers are Ready during the drain. */
+  /** Delete one consumer pod (as `kubectl delete pod` would) once the HPA asks for this many, while lag remains. */
   readonly deletePodAtReplicas?: number;
   /** Give up waiting for drain + scale-in after this long. */
   readonly timeoutSeconds: number;
@@ -371,7 +371,9 @@ export async function runAutoscalingExperiment(o: AutoscalingOptions): Promise<A
         event(up ? 'scale-up' : 'scale-in', `HPA desired ${prevDesired} → ${status.hpaDesired} (lag ${sample.lag}, KEDA metric ${sample.kedaMetric})`);
       }
       prevDesired = status.hpaDesired ?? prevDesired;
-      if (o.deletePodAtReplicas !== undefined && deletedPod === undefined && status.readyPods >= o.deletePodAtReplicas && sample.lag > 0) {
+      // As soon as the HPA asks for that many consumers the backlog is at its height: the pod deleted then (the one
+      // that has been consuming from the start, or a new one) has work in flight.
+      if (o.deletePodAtReplicas !== undefined && deletedPod === undefined && (status.hpaDesired ?? 0) >= o.deletePodAtReplicas && sample.lag > 0) {
         deletedPod = 'pending';
         void deleteOneConsumerPod(namespace).then((name) => {
           deletedPod = name ?? 'none';
