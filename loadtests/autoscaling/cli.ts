@@ -24,6 +24,8 @@ function parse(argv: string[]): Map<string, string> {
   return out;
 }
 
+const abort = new AbortController();
+
 async function main(): Promise<void> {
   const a = parse(process.argv.slice(2));
   const num = (k: string, d: number) => {
@@ -32,7 +34,6 @@ async function main(): Promise<void> {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${k} must be a positive number, not "${a.get(k)}"`);
     return n;
   };
-  const abort = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       console.error(`${sig}: stopping, cleaning up (namespace, consumer processes, databases, topics)`);
@@ -64,6 +65,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
+  if (abort.signal.aborted) {
+    console.error(`experiment: stopped by a signal; the run's namespace, processes, databases and topics are cleaned up`);
+    process.exitCode = 130;
+    return;
+  }
   if (e instanceof ClusterUnavailableError || e instanceof InfraUnavailableError) console.error(`experiment: ${e.message}`);
   else console.error(e instanceof Error ? (e.stack ?? e.message) : e);
   process.exitCode = 2;

@@ -238,6 +238,8 @@ export async function runAutoscalingExperiment(o: AutoscalingOptions): Promise<A
     o.log(`t=${now()}s ${kind} ${detail}`);
   };
   const aborted = () => o.signal?.aborted === true;
+  // Whatever ends the run (drained, an error, Ctrl-C), the sampler stops and its connection closes in `finally`.
+  let stopSampling: () => Promise<void> = async () => undefined;
 
   try {
     o.log(`run ${stack.runId}: databases, topics (${infra.partitions} partitions) and the services (product, order API, gateway)`);
@@ -364,6 +366,15 @@ export async function runAutoscalingExperiment(o: AutoscalingOptions): Promise<A
         await sleep(Math.max(0, 1000 - (Date.now() - tick)));
       }
     })();
+    let dbOpen = true;
+    stopSampling = async () => {
+      sampling = false;
+      await sampler;
+      if (dbOpen) {
+        dbOpen = false;
+        await db.end().catch(() => undefined);
+      }
+    };
     function noteScaling(status: ScalingStatus, sample: Sample): void {
       if (status.hpaDesired !== null && prevDesired !== null && status.hpaDesired !== prevDesired) {
         const up = status.hpaDesired > prevDesired;
@@ -414,14 +425,12 @@ export async function runAutoscalingExperiment(o: AutoscalingOptions): Promise<A
       }
       return drainedAt !== null && last.hpaDesired === minReplicas && last.readyPods === minReplicas && last.processes === minReplicas;
     }, o.timeoutSeconds, 'the lag to drain and the consumers to scale back in', aborted).catch((err: Error) => o.log(err.message));
-    sampling = false;
-    await sampler;
+    await stopSampling();
 
     // The dashboard as it looked at the highest lag (where every panel has something to show).
     const peak = samples.reduce((best, s) => (s.lag > (best?.lag ?? -1) ? s : best), samples[0]);
     const queries = prometheus && peak ? await prometheus.dashboardQueries(new Date(t0 + peak.t * 1000)) : [];
-    const invariants = await checkOrders(db, infra, stack.productDb, productIds, o.stockPerProduct);
-    await db.end();
+    const invariants = await checkOrders(infra, stack.orderDb, stack.productDb, productIds, o.stockPerProduct);
     const decisions = await decisionEventsPerOrder(kafka, stack.topics.order);
     const duplicatedEvents = [...decisions.values()].filter((c) => c > 1).length;
     const decisionEvents = [...decisions.values()].reduce((a, b) => a + b, 0);
@@ -464,6 +473,7 @@ export async function runAutoscalingExperiment(o: AutoscalingOptions): Promise<A
       prometheus: queries,
     };
   } finally {
+    await stopSampling();
     await prometheus?.stop().catch(() => undefined);
     // The namespace first, while the agent still runs: it stops each pod's process and confirms the deletion, as a
     // kubelet does (without it the pods would stay Terminating).
@@ -496,11 +506,13 @@ async function until(check: () => Promise<boolean>, seconds: number, what: strin
 }
 
 /** What the databases say once the run drained: decisions, stock arithmetic, reservations. */
-async function checkOrders(db: mysql.Connection, infra: Infra, productDb: string, productIds: number[], stockPerProduct: number) {
+async function checkOrders(infra: Infra, orderDb: string, productDb: string, productIds: number[], stockPerProduct: number) {
+  const db = await mysql.createConnection({ ...infra.db, database: orderDb });
   const [orders] = await db.query("SELECT status, COUNT(*) AS n FROM orders GROUP BY status");
   const byStatus = Object.fromEntries((orders as { status: string; n: number }[]).map((r) => [r.status, Number(r.n)]));
   const [units] = await db.query("SELECT COALESCE(SUM(i.quantity), 0) AS units FROM order_items i JOIN orders o ON o.id = i.order_id WHERE o.status = 'confirmed'");
   const confirmedUnits = Number((units as { units: number }[])[0]!.units);
+  await db.end();
   const pdb = await mysql.createConnection({ ...infra.db, database: productDb });
   try {
     const [stock] = await pdb.query('SELECT COALESCE(SUM(stock), 0) AS remaining, COALESCE(SUM(stock < 0), 0) AS negative FROM products WHERE id IN (?)', [productIds]);
