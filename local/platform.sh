@@ -82,7 +82,7 @@ CLUSTER_SH="$ESHOP_ROOT/local/cluster.sh"
 
 # The test suite's Kubernetes tools: the local control plane (etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, kubectl, kwok) and helm v4, built from the Go module proxy by local/cluster.sh into
-# .local/tools (cold: about 9 minutes on 2 cores; with Go's build cache warm, seconds of linking).
+# .local/tools, and KEDA (cold: about 13 minutes on 2 cores; with Go's build cache warm, about a minute of linking).
 cluster_tools() {
   command -v go >/dev/null ||
     die "go not found: the tests build Kubernetes and helm from the Go module proxy (Go >= 1.26); install Go, or put the binaries under .local/tools (see local/cluster.sh)"
