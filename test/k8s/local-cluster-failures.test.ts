@@ -68,7 +68,7 @@ it('a port in use: one line naming the port, the component and the variable that
     expect(r.errors).toEqual([
       `[cluster] ERROR: port ${portOf(busy)} (for kube-apiserver) is already in use by another process (see: ss -ltnp 'sport = :${portOf(busy)}'); stop it or set ESHOP_APISERVER_PORT to a free port`,
     ]);
-    expect(r.stderr).toMatch(/start-up failed: stopping what this run started \(etcd\)/);
+    expect(r.stderr).toMatch(/start-up failed \(exit 1\): stopping what this run started \(etcd\)/);
     expect(processesUsing(dir)).toEqual([]);
   } finally {
     busy.close();
