@@ -48,6 +48,7 @@ CLUSTER_DIR=${ESHOP_CLUSTER_DIR:-$LOCAL_DIR/cluster}
 PKI="$CLUSTER_DIR/pki"
 KUBECONFIG_FILE="$CLUSTER_DIR/kubeconfig"
 CLUSTER_LOGS="$CLUSTER_DIR/logs"
+BUILD_LOGS=$CLUSTER_LOGS # where go_build (lib.sh) writes its logs
 CLUSTER_RUN="$CLUSTER_DIR/run"
 
 ETCD_PORT=${ESHOP_ETCD_PORT:-2379}
@@ -84,64 +85,6 @@ DEPLOY_TIMEOUT=${ESHOP_CLUSTER_DEPLOY_TIMEOUT:-300}
 usage() { print_usage "${BASH_SOURCE[0]}"; }
 
 # ------------------------------------------------------------------------------------------------ build
-
-elapsed() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
-
-require_go() {
-  command -v go >/dev/null ||
-    die "go not found: the control plane is built from the Go module proxy with Go >= 1.26 (Debian: apt-get install golang-1.26-go, or https://go.dev/dl); or put the binaries under $TOOLS_DIR"
-}
-
-# Builds one binary into a folder keyed by version: into a temp file, then renamed, so an interrupted build
-# never leaves a binary that looks complete.
-#   go_build <output> <module dir or -> <package[@version]> [ldflags]
-go_build() {
-  local out=$1 moddir=$2 pkg=$3 ldflags=${4:-} name started=$SECONDS log
-  [[ -x $out ]] && return 0
-  require_go
-  name=$(basename "$out")
-  mkdir -p "$(dirname "$out")" "$CLUSTER_LOGS"
-  log="$CLUSTER_LOGS/build-$name.log"
-  log "building $name ($pkg; a cold Go build cache takes minutes on 2 cores, a warm one only links)"
-  local -a gocmd=(go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp.$$")
-  if [[ $moddir == - ]]; then
-    # A module without replace directives: `go install`-style build of <package>@<version> in a throwaway module.
-    gocmd=(env GOBIN="$(dirname "$out")/.gobin.$$" go install -trimpath -ldflags "-s -w $ldflags" "$pkg")
-  else
-    gocmd+=("$pkg")
-  fi
-  # Progress every 30 s: a cold build is long and otherwise silent.
-  # (The sleep runs in the background so that the TERM below ends it too: an orphaned sleep would hold our stderr.)
-  (
-    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
-    while :; do
-      sleep 30 &
-      nap=$!
-      wait "$nap"
-      log "  still building $name: $(elapsed $((SECONDS - started)))"
-    done
-  ) &
-  local ticker=$! rc=0
-  if [[ $moddir == - ]]; then
-    (cd "$TOOLS_DIR" && "${gocmd[@]}") >"$log" 2>&1 || rc=$?
-  else
-    (cd "$moddir" && "${gocmd[@]}") >"$log" 2>&1 || rc=$?
-  fi
-  kill "$ticker" 2>/dev/null || true
-  wait "$ticker" 2>/dev/null || true
-  if ((rc != 0)); then
-    rm -rf "$out.tmp.$$" "$(dirname "$out")/.gobin.$$"
-    show_log_tail "$log" 15
-    die "building $name failed (go exit $rc; full output: $log). A network or proxy error: retry; a compile error: check 'go version' (>= 1.26 needed)"
-  fi
-  if [[ $moddir == - ]]; then
-    mv "$(dirname "$out")/.gobin.$$/$(basename "${pkg%@*}")" "$out"
-    rm -rf "$(dirname "$out")/.gobin.$$"
-  else
-    mv "$out.tmp.$$" "$out"
-  fi
-  log "built $name in $(elapsed $((SECONDS - started))) ($(du -h "$out" | cut -f1))"
-}
 
 build() {
   mkdir -p "$TOOLS_DIR" "$BIN_DIR"

@@ -3,19 +3,21 @@
 #
 #   local/platform.sh deps           install what is missing: Debian packages, npm packages, Kafka jars, and for the tests
 #                                    prometheus/promtool, the local control plane and helm (built with go), eksctl's schema
-#   local/platform.sh infra          what running needs (not the test tools), then MariaDB + Kafka + topics; writes .local/stack.env
+#   local/platform.sh infra          what running needs (not the test tools), then MariaDB + Kafka + topics + Jaeger (traces);
+#                                    writes .local/stack.env
 #   local/platform.sh up             infra, build, migrations, services, demo catalog; prints the URLs and demo tokens
 #   local/platform.sh token --sub ID --role admin|customer [--ttl 8h] [--secret-file FILE|-]
 #                                    mint an access token for the local gateway (stdout: the token only)
 #   local/platform.sh down           stop the services, Kafka and MariaDB (data is kept)
 #   local/platform.sh status         what runs where
-#   local/platform.sh logs NAME      follow a log: product, order, order-consumer, gateway, kafka, mariadb
+#   local/platform.sh logs NAME      follow a log: product, order, order-consumer, gateway, kafka, mariadb, jaeger
 #   local/platform.sh cluster up|down|status|kubeconfig|deploy|undeploy|build|reset
 #                                    a real Kubernetes control plane on this machine (local/cluster.sh, docs/local-cluster.md)
 #   local/platform.sh test           deps + infra + cluster + `npm test` (with CI=true everything is stopped after)
 #   local/platform.sh reset          down, then delete all local data (keeps the download cache)
 #
 # Every command is idempotent: running it again only does what is missing. See docs/local-development.md.
+# ESHOP_TRACING=off: no Jaeger, and the services started by `up` export no traces (docs/tracing.md).
 set -euo pipefail
 
 SCRIPT_NAME=platform # message prefix, read by lib.sh
@@ -24,6 +26,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MARIADB_SH="$ESHOP_ROOT/local/mariadb.sh"
 KAFKA_SH="$ESHOP_ROOT/local/kafka.sh"
+JAEGER_SH="$ESHOP_ROOT/local/jaeger.sh"
+JAEGER_OTLP_PORT=${ESHOP_JAEGER_OTLP_PORT:-4318}
+JAEGER_QUERY_PORT=${ESHOP_JAEGER_QUERY_PORT:-16686}
+TRACING=${ESHOP_TRACING:-on}
 STACK_ENV="$LOCAL_DIR/stack.env"
 # The local stack's keys, generated once: AUTH_JWT_SECRET (the gateway's local token issuer) and
 # GATEWAY_IDENTITY_SECRET (gateway → product/order identity header). Not in stack.env: tests use their own.
@@ -109,7 +115,17 @@ eksctl_schema() {
   cp "$dir/pkg/apis/eksctl.io/v1alpha5/assets/schema.json" "$dest.tmp" && mv "$dest.tmp" "$dest"
 }
 
-# What running the platform needs: MariaDB, Java + Maven for the Kafka jars, Node/npm.
+# Jaeger (local/jaeger.sh) is built with Go like the cluster tools (cold: about 4 minutes on 2 cores). Running the
+# platform does not need it: without Go, `up` warns and the services run untraced. The tests need it (deps).
+tracing_available() {
+  [[ $TRACING == on ]] || return 1
+  [[ -n $("$JAEGER_SH" path 2>/dev/null) || -n $(command -v go) ]] || {
+    warn "go not found: no local Jaeger, so the services run without tracing (install Go >= 1.26 to get traces; ESHOP_TRACING=off silences this)"
+    return 1
+  }
+}
+
+# What running the platform needs: MariaDB, Java + Maven for the Kafka jars, Node/npm; Jaeger when Go is there.
 runtime_deps() {
   local packages=(mariadb-server)
   # Present on the project's machines, but a bare Debian needs them too.
@@ -120,6 +136,7 @@ runtime_deps() {
   apt_install_missing "${packages[@]}"
   npm_deps
   "$KAFKA_SH" fetch
+  if tracing_available; then "$JAEGER_SH" build; fi
 }
 
 # Everything, also what only the tests need: promtool and prometheus (alert-rule tests and the real-Prometheus
@@ -131,7 +148,7 @@ deps() {
   ((${#packages[@]} == 0)) || apt_install_missing "${packages[@]}"
   # Building the control plane is CPU-bound (minutes on a cold machine), the rest is mostly downloads: overlap them.
   local tools_pid
-  (cluster_tools && eksctl_schema) &
+  (cluster_tools && "$JAEGER_SH" build && eksctl_schema) &
   tools_pid=$!
   runtime_deps
   wait "$tools_pid" || die "building the Kubernetes tools or fetching the eksctl schema failed (see above)"
@@ -162,6 +179,10 @@ write_stack_env() {
     env_line KAFKA_BROKERS "127.0.0.1:$KAFKA_PORT"
     env_line KAFKA_PRODUCT_TOPIC "$PRODUCT_TOPIC"
     env_line KAFKA_ORDER_TOPIC "$ORDER_TOPIC"
+    if [[ $JAEGER_RUNNING == true ]]; then
+      env_line ESHOP_JAEGER_OTLP_URL "http://127.0.0.1:$JAEGER_OTLP_PORT"
+      env_line ESHOP_JAEGER_QUERY_URL "http://127.0.0.1:$JAEGER_QUERY_PORT"
+    fi
   } >"$tmp"
   mv "$tmp" "$STACK_ENV"
 }
@@ -170,6 +191,8 @@ write_stack_env() {
 STARTED_MARIADB=false
 STARTED_KAFKA=false
 STARTED_CLUSTER=false
+STARTED_JAEGER=false
+JAEGER_RUNNING=false
 
 start_infra() {
   "$MARIADB_SH" status >/dev/null 2>&1 || STARTED_MARIADB=true
@@ -179,7 +202,21 @@ start_infra() {
   "$KAFKA_SH" start --port "$KAFKA_PORT" --controller-port "$KAFKA_CONTROLLER_PORT" >/dev/null
   # Partitions bound how many order consumers can share the work (the autoscaling ceiling).
   "$KAFKA_SH" create-topics "$PRODUCT_TOPIC:$TOPIC_PARTITIONS" "$ORDER_TOPIC:$TOPIC_PARTITIONS" "$ORDER_TOPIC.dlq:$TOPIC_PARTITIONS"
+  if tracing_available; then
+    "$JAEGER_SH" status >/dev/null 2>&1 || STARTED_JAEGER=true
+    "$JAEGER_SH" start --otlp-port "$JAEGER_OTLP_PORT" --query-port "$JAEGER_QUERY_PORT"
+    JAEGER_RUNNING=true
+  fi
   write_stack_env
+}
+
+jaeger_line() {
+  if [[ $JAEGER_RUNNING == true ]]; then
+    printf '  Jaeger    UI and query API http://127.0.0.1:%s   OTLP/HTTP http://127.0.0.1:%s\n            log .local/jaeger/default/jaeger.log' \
+      "$JAEGER_QUERY_PORT" "$JAEGER_OTLP_PORT"
+  else
+    printf '  Jaeger    not running (tracing off)'
+  fi
 }
 
 print_infra() {
@@ -189,6 +226,7 @@ Local infrastructure is running:
             data .local/mariadb/default   log .local/mariadb/default/mariadbd.err
   Kafka     127.0.0.1:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT)  topics $PRODUCT_TOPIC, $ORDER_TOPIC, $ORDER_TOPIC.dlq
             data .local/kafka/default   log .local/kafka/default/logs/server.log
+$(jaeger_line)
   Settings  .local/stack.env  (source it in a shell; jest loads it by itself)
   Stop it   local/platform.sh down
 EOF
@@ -299,6 +337,11 @@ load_stack_env() {
   export API_GATEWAY_PORT=${SERVICE_PORT[gateway]}
   export PRODUCT_SERVICE_URL="http://127.0.0.1:${SERVICE_PORT[product]}"
   export ORDER_SERVICE_URL="http://127.0.0.1:${SERVICE_PORT[order]}"
+  # Traces to the local Jaeger, every one of them (production defaults to 10 %); not in stack.env, so tests choose.
+  if [[ $JAEGER_RUNNING == true ]]; then
+    export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$JAEGER_OTLP_PORT"
+    export OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=1 OTEL_BSP_SCHEDULE_DELAY=1000
+  fi
 }
 
 run_migrations() {
@@ -433,11 +476,21 @@ Try:
   curl -si -X POST $api/orders/async -H "authorization: Bearer \$CUSTOMER_TOKEN" -H 'content-type: application/json' \\
        -d '{"user_id":"$DEMO_CUSTOMER","items":[{"product_id":1,"quantity":1}]}'
   curl -s "$api/orders?user_id=$DEMO_CUSTOMER" -H "authorization: Bearer \$CUSTOMER_TOKEN"
+$(trace_hint)
   curl -si -X POST $api/orders -H 'content-type: application/json' -d '{}'   # no token: 401 problem+json
   local/platform.sh logs order-consumer   # follow a service's log
   local/platform.sh down                  # stop everything (data is kept)
 More: README.md and docs/ (API, events, configuration, local development).
 EOF
+}
+
+trace_hint() {
+  if [[ $JAEGER_RUNNING == true ]]; then
+    printf 'Traces of every request and async order (gateway -> order -> Kafka -> consumer -> product): http://127.0.0.1:%s\n' "$JAEGER_QUERY_PORT"
+    printf '  curl -s "http://127.0.0.1:%s/api/traces?service=order-service&tags=%%7B%%22order.id%%22%%3A%%22ORDER_ID%%22%%7D"   # one order'"'"'s trace\n' "$JAEGER_QUERY_PORT"
+  else
+    printf 'Traces: off (no local Jaeger; see docs/tracing.md)\n'
+  fi
 }
 
 up() {
@@ -467,6 +520,7 @@ down() {
   stop_services product
   "$KAFKA_SH" stop
   "$MARIADB_SH" stop
+  "$JAEGER_SH" stop
   "$CLUSTER_SH" down
 }
 
@@ -484,6 +538,7 @@ status() {
   done
   "$MARIADB_SH" status || true
   "$KAFKA_SH" status || true
+  "$JAEGER_SH" status || true
   "$CLUSTER_SH" status 2>/dev/null | sed 's/^/cluster: /' || true
   if [[ -f $STACK_ENV ]]; then printf 'settings: %s\n' "$STACK_ENV"; fi
   if [[ -f $AUTH_ENV ]]; then printf 'keys:     %s (mint tokens: local/platform.sh token --sub ID --role admin|customer)\n' "$AUTH_ENV"; fi
@@ -495,7 +550,8 @@ logs() {
     product | order | order-consumer | gateway) file="$LOGS_DIR/$what.log" ;;
     kafka) file="$LOCAL_DIR/kafka/default/logs/server.log" ;;
     mariadb) file="$LOCAL_DIR/mariadb/default/mariadbd.err" ;;
-    *) die "usage: local/platform.sh logs product|order|order-consumer|gateway|kafka|mariadb" ;;
+    jaeger) file="$LOCAL_DIR/jaeger/default/jaeger.log" ;;
+    *) die "usage: local/platform.sh logs product|order|order-consumer|gateway|kafka|mariadb|jaeger" ;;
   esac
   [[ -f $file ]] || die "no log yet: $file"
   exec tail -n 100 -F "$file"
@@ -504,6 +560,7 @@ logs() {
 # Under CI: stop what this run started (a stack that was already running is left alone).
 stop_started_infra() {
   if [[ $STARTED_CLUSTER == true ]]; then "$CLUSTER_SH" down || warn "stopping the local control plane failed"; fi
+  if [[ $STARTED_JAEGER == true ]]; then "$JAEGER_SH" stop || warn "stopping Jaeger failed"; fi
   if [[ $STARTED_KAFKA == true ]]; then "$KAFKA_SH" stop || warn "stopping Kafka failed"; fi
   if [[ $STARTED_MARIADB == true ]]; then "$MARIADB_SH" stop || warn "stopping MariaDB failed"; fi
 }
@@ -529,7 +586,7 @@ run_tests() {
 reset() {
   down
   "$CLUSTER_SH" reset
-  rm -rf "$LOCAL_DIR/mariadb" "$LOCAL_DIR/kafka" "$LOGS_DIR" "$RUN_DIR" "$STACK_ENV" "$AUTH_ENV"
+  rm -rf "$LOCAL_DIR/mariadb" "$LOCAL_DIR/kafka" "$LOCAL_DIR/jaeger" "$LOGS_DIR" "$RUN_DIR" "$STACK_ENV" "$AUTH_ENV"
   log "deleted the local data under $LOCAL_DIR (kept the download cache $LOCAL_DIR/cache and the tools in $LOCAL_DIR/tools)"
 }
 
