@@ -15,6 +15,7 @@ module.exports = {
   transformIgnorePatterns: [`/node_modules/(?!${ESM_ONLY}/)`],
   moduleNameMapper: {
     '^@eshop/common$': '<rootDir>/services/common/src/index.ts',
+    '^@eshop/common/tracing$': '<rootDir>/services/common/src/tracing.ts',
     '^@eshop/test-support$': '<rootDir>/services/common/test-support/index.ts',
     // k6 modules exist only inside k6: loadtests/k6 tests read the scripts' options against this stub.
     '^k6(/.*)?$': '<rootDir>/loadtests/k6/test/k6-stub.ts',

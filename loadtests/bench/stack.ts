@@ -165,6 +165,9 @@ export class BenchStack {
   /** Logs, profiles and (for smoke runs) results of this run: <workRoot>/<runId>. */
   readonly workDir: string;
 
+  /** More environment for the services started from now on (e.g. the OTEL_* variables of a tracing run). */
+  extraEnv: (kind: ServiceKind, name: string) => Record<string, string> = () => ({});
+
   constructor(
     readonly infra: Infra,
     workRoot: string,
@@ -291,6 +294,7 @@ export class BenchStack {
         });
         break;
     }
+    Object.assign(env, this.extraEnv(kind, name));
     const entry = path.join(REPO_ROOT, ENTRY[kind]);
     if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (npm run build)`);
     const logFile = path.join(this.workDir, 'logs', `${name}.log`);
@@ -341,6 +345,11 @@ export class BenchStack {
         this.services.delete(s.name);
       }),
     );
+  }
+
+  /** The log file of a service this stack started (JSON lines). */
+  logFile(name: string): string {
+    return path.join(this.workDir, 'logs', `${name}.log`);
   }
 
   /** Sends a signal to running services (the profile hook toggles CPU profiling on SIGUSR2). */

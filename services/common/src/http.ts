@@ -6,7 +6,8 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { identityFromGateway } from './auth';
 import type { HttpServerLimits } from './config';
-import { withContext } from './context';
+import { currentContext, inCapturedContext, withContext } from './context';
+import { traceLogFields } from './trace-context';
 import { AppError, notFoundHandler, problemHandler, problemType, PROBLEM_CONTENT_TYPE } from './errors';
 import { withTimeout, type ServiceState } from './lifecycle';
 import type { Metrics } from './metrics';
@@ -97,6 +98,7 @@ function httpMetrics(metrics: Metrics, logger: Logger, accessLog: boolean): Requ
     name: 'http_server_request_duration_seconds',
     help: 'Duration of HTTP requests handled by this service.',
     labelNames: ['method', 'route', 'status_code'] as const,
+    exemplars: true,
   });
   const inFlight = metrics.gauge({
     name: 'http_server_requests_in_flight',
@@ -104,6 +106,10 @@ function httpMetrics(metrics: Metrics, logger: Logger, accessLog: boolean): Requ
   });
   return (req, res, next) => {
     const start = process.hrtime.bigint();
+    // The request's log context and span are current here, not necessarily in the 'close' callback (the gateway's
+    // fires in its pooled upstream socket's context, another request's): both are captured now.
+    const context = currentContext();
+    const trace = traceLogFields();
     captureRouteTemplate(req);
     inFlight.inc();
     res.once('close', () => {
@@ -111,11 +117,13 @@ function httpMetrics(metrics: Metrics, logger: Logger, accessLog: boolean): Requ
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = routeTemplate(req);
       const status = res.headersSent ? res.statusCode : 499;
-      duration.observe({ method: req.method, route, status_code: String(status) }, seconds);
+      metrics.observeTraced(duration, { method: req.method, route, status_code: String(status) }, seconds, trace?.trace_id);
       if (accessLog && route !== '/metrics' && route !== '/healthz' && route !== '/readyz') {
-        logger.info(
-          { method: req.method, route, path: req.originalUrl, status, durationMs: Math.round(seconds * 1e4) / 10 },
-          'request',
+        inCapturedContext(context, () =>
+          logger.info(
+            { ...trace, method: req.method, route, path: req.originalUrl, status, durationMs: Math.round(seconds * 1e4) / 10 },
+            'request',
+          ),
         );
       }
     });

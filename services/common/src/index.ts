@@ -12,3 +12,5 @@ export * from './kafka';
 export * from './outbox';
 export * from './kafka-consumer';
 export * from './migration-job';
+export * from './trace-context';
+export { tracingVariables, runningTracing, type TracingConfig } from './tracing';

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { withContext } from './context';
 import type { EventEnvelope } from './kafka';
 import type { Metrics } from './metrics';
+import { contextFromHeaders, failSpan, inSpan, SpanKind } from './trace-context';
 
 /** Thrown by a decoder or handler for a message that can never succeed; it goes to the dead-letter topic. */
 export class PoisonMessageError extends Error {
@@ -244,33 +245,54 @@ export class EventConsumer<T = EventEnvelope> {
       headers: headersOf(message.headers),
     };
     const endTimer = this.m.duration.startTimer(this.labels);
-    await withContext({ topic, partition, offset: message.offset, eventId: meta.headers['event-id'] }, async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const event = this.decode(message);
-          await this.options.handle(event, meta);
-          this.m.processed.inc(this.labels);
-          break;
-        } catch (err) {
-          this.m.failed.inc(this.labels);
-          if (err instanceof PoisonMessageError) {
-            await this.deadLetter(message, meta, err, heartbeat, active);
+    // One CONSUMER span per message, a child of the publish span whose context the message carries (each message is
+    // handled on its own, so an async order's intake, publish, decision and reservation are one trace); a message
+    // without a context starts a trace of its own.
+    const spanAttributes = {
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
+      'messaging.destination.name': topic,
+      'messaging.destination.partition.id': String(partition),
+      'messaging.kafka.offset': Number(message.offset),
+      'messaging.consumer.group.name': this.options.groupId,
+      ...(meta.key !== null ? { 'messaging.kafka.message.key': meta.key } : {}),
+      ...(meta.headers['event-id'] ? { 'messaging.message.id': meta.headers['event-id'] } : {}),
+      ...(meta.headers['event-type'] ? { 'eshop.event.type': meta.headers['event-type'] } : {}),
+    };
+    const parent = contextFromHeaders(meta.headers);
+    await inSpan(`process ${topic}`, { kind: SpanKind.CONSUMER, parent, attributes: spanAttributes }, (span) =>
+      withContext({ topic, partition, offset: message.offset, eventId: meta.headers['event-id'] }, async () => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const event = this.decode(message);
+            await this.options.handle(event, meta);
+            this.m.processed.inc(this.labels);
             break;
+          } catch (err) {
+            this.m.failed.inc(this.labels);
+            if (err instanceof PoisonMessageError) {
+              failSpan(span, err, `dead-lettered to ${this.options.deadLetterTopic}: ${err.message}`);
+              await this.deadLetter(message, meta, err, heartbeat, active);
+              break;
+            }
+            const transient = this.options.isTransient?.(err) ?? true;
+            if (!transient && attempt >= (this.options.maxAttempts ?? 10)) {
+              const reason = err instanceof Error ? err : new Error(String(err));
+              failSpan(span, reason, `dead-lettered to ${this.options.deadLetterTopic} after ${attempt} attempts: ${reason.message}`);
+              await this.deadLetter(message, meta, reason, heartbeat, active);
+              break;
+            }
+            const delay = Math.min(this.maxMs, this.initialMs * 2 ** Math.min(attempt - 1, 20));
+            const jittered = Math.round(delay / 2 + Math.random() * (delay / 2));
+            this.logger.warn({ err, attempt, retryInMs: jittered }, 'message handling failed; retrying');
+            span.addEvent('retry', { attempt, 'retry.delay_ms': jittered, 'exception.message': err instanceof Error ? err.message : String(err) });
+            this.m.retried.inc(this.labels);
+            await this.pause(jittered, heartbeat, active);
           }
-          const transient = this.options.isTransient?.(err) ?? true;
-          if (!transient && attempt >= (this.options.maxAttempts ?? 10)) {
-            const reason = err instanceof Error ? err : new Error(String(err));
-            await this.deadLetter(message, meta, reason, heartbeat, active);
-            break;
-          }
-          const delay = Math.min(this.maxMs, this.initialMs * 2 ** Math.min(attempt - 1, 20));
-          const jittered = Math.round(delay / 2 + Math.random() * (delay / 2));
-          this.logger.warn({ err, attempt, retryInMs: jittered }, 'message handling failed; retrying');
-          this.m.retried.inc(this.labels);
-          await this.pause(jittered, heartbeat, active);
         }
-      }
-    });
+      }),
+    );
     endTimer();
   }
 

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { runningTracing } from './tracing';
 
 export type Phase = 'starting' | 'ready' | 'draining' | 'stopped';
 
@@ -63,6 +64,7 @@ export async function runMain(start: () => Promise<Stoppable>, options: MainOpti
     running = await start();
   } catch (err) {
     logger.fatal({ err }, 'start-up failed');
+    await flushTraces(logger);
     process.exit(1);
   }
 
@@ -80,14 +82,27 @@ export async function runMain(start: () => Promise<Stoppable>, options: MainOpti
       await withTimeout(running.stop(), options.shutdownTimeoutMs, 'graceful shutdown');
       options.state?.set('stopped');
       logger.info('stopped cleanly');
+      await flushTraces(logger);
       process.exit(0);
     } catch (err) {
       logger.error({ err }, 'graceful shutdown failed');
+      await flushTraces(logger);
       process.exit(1);
     }
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** Exports the spans still buffered (the last requests' traces), within a bound: a dead back end never holds up the exit. */
+async function flushTraces(logger: Logger): Promise<void> {
+  const tracing = runningTracing();
+  if (!tracing.enabled) return;
+  try {
+    await withTimeout(tracing.shutdown(), 3000, 'trace export');
+  } catch (err) {
+    logger.warn({ err }, 'the last spans could not be exported');
+  }
 }
 
 /**

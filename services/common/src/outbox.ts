@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Migration } from './db';
 import { createIdempotentProducer, producerMetrics, type EventEnvelope } from './kafka';
 import type { Metrics } from './metrics';
+import { contextFromHeaders, currentTraceHeaders, failSpan, hasTraceContext, SpanKind, startSpan, trace, withTraceHeaders, type Span } from './trace-context';
 
 /** An event to publish once the surrounding transaction commits. */
 export interface OutboxEvent<T = unknown> {
@@ -167,10 +168,15 @@ export class Outbox {
     return this.lastBacklog.value;
   }
 
-  /** Writes events inside `transaction`; the relay is woken once it commits. */
+  /**
+   * Writes events inside `transaction`; the relay is woken once it commits. Each row keeps the trace context of the
+   * work that wrote it (W3C traceparent/tracestate/baggage in its headers), so the relay's publish continues that trace.
+   */
   async enqueue(transaction: Transaction, events: OutboxEvent[]): Promise<EventEnvelope[]> {
     if (events.length === 0) return [];
     const occurredAt = new Date().toISOString();
+    const traceHeaders = currentTraceHeaders();
+    const traced = Object.keys(traceHeaders).length > 0;
     const envelopes = events.map((e) => ({
       id: uuidv7(),
       type: e.type,
@@ -181,7 +187,8 @@ export class Outbox {
     const placeholders = events.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
     const values = events.flatMap((e, i) => {
       const envelope = envelopes[i]!;
-      return [envelope.id, e.topic, e.key, e.type, JSON.stringify(envelope), e.headers ? JSON.stringify(e.headers) : null];
+      const headers = traced ? { ...e.headers, ...traceHeaders } : e.headers;
+      return [envelope.id, e.topic, e.key, e.type, JSON.stringify(envelope), headers ? JSON.stringify(headers) : null];
     });
     await this.sequelize.query(
       `INSERT INTO ${TABLE} (event_id, topic, message_key, event_type, payload, headers) VALUES ${placeholders}`,
@@ -285,13 +292,36 @@ export class Outbox {
       const producer = await this.connectedProducer();
 
       const byTopic = new Map<string, Message[]>();
+      // One PRODUCER span per traced row, child of the transaction that wrote it (however long ago); its context
+      // replaces the stored one in the message headers, so the consumer's span is the publish span's child.
+      const spans: Span[] = [];
       for (const row of rows) {
         const messages = byTopic.get(row.topic) ?? [];
+        let headers: Record<string, string> = row.headers ? (JSON.parse(row.headers) as Record<string, string>) : {};
+        if (hasTraceContext(headers)) {
+          const parent = contextFromHeaders(headers);
+          const span = startSpan(`publish ${row.topic}`, {
+            kind: SpanKind.PRODUCER,
+            parent,
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.operation.type': 'send',
+              'messaging.operation.name': 'publish',
+              'messaging.destination.name': row.topic,
+              'messaging.kafka.message.key': row.message_key,
+              'messaging.message.id': row.event_id,
+              'eshop.event.type': row.event_type,
+              'eshop.outbox.wait_ms': Math.max(0, Date.now() - new Date(row.created_at).getTime()),
+            },
+          });
+          spans.push(span);
+          headers = withTraceHeaders(headers, trace.setSpan(parent, span));
+        }
         messages.push({
           key: row.message_key,
           value: row.payload,
           headers: {
-            ...(row.headers ? (JSON.parse(row.headers) as Record<string, string>) : {}),
+            ...headers,
             'event-id': row.event_id,
             'event-type': row.event_type,
             'content-type': 'application/json',
@@ -300,11 +330,20 @@ export class Outbox {
         byTopic.set(row.topic, messages);
       }
       const endTimer = this.sendDuration.startTimer();
-      await producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
+      try {
+        await producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+      } catch (err) {
+        for (const span of spans) {
+          failSpan(span, err, 'publish failed; the relay retries the batch');
+          span.end();
+        }
+        throw err;
+      }
       endTimer();
+      for (const span of spans) span.end();
       const now = Date.now();
       for (const row of rows) {
         this.published.inc({ topic: row.topic });

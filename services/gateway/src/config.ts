@@ -1,6 +1,6 @@
 import bytes from 'bytes';
 import { z } from 'zod';
-import { commonVariables, ConfigError, env, identitySecretVariable, loadConfig, secretVariable, type ConfigOf, type ConfigVariable } from '@eshop/common';
+import { commonVariables, ConfigError, tracingVariables, env, identitySecretVariable, loadConfig, secretVariable, type ConfigOf, type ConfigVariable } from '@eshop/common';
 
 /** An upstream origin: `z.url()` alone would accept `product-service:8081` (scheme `product-service:`). */
 function httpUrl(name: string, options: { doc: string; default: string }): ConfigVariable<string> {
@@ -118,6 +118,7 @@ export const gatewayConfigDefinition = {
   }),
   ...commonVariables,
   httpBodyLimit,
+  ...tracingVariables('api-gateway'),
 };
 
 export type GatewayConfig = ConfigOf<typeof gatewayConfigDefinition>;

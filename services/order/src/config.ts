@@ -1,4 +1,4 @@
-import { commonVariables, ConfigError, identitySecretVariable, databaseVariables, env, kafkaVariables, loadConfig, type ConfigOf, type DatabaseOptions } from '@eshop/common';
+import { commonVariables, ConfigError, tracingVariables, identitySecretVariable, databaseVariables, env, kafkaVariables, loadConfig, type ConfigOf, type DatabaseOptions } from '@eshop/common';
 
 const database = databaseVariables('ORDER', 'order_db');
 
@@ -76,6 +76,7 @@ export const orderConfigDefinition = {
   }),
   identitySecret: identitySecretVariable,
   ...commonVariables,
+  ...tracingVariables('order-service'),
 };
 
 /** Every setting of the order consumer process (`dist/consumer.js`). */
@@ -119,6 +120,7 @@ export const consumerConfigDefinition = {
     min: 1,
   }),
   ...commonVariables,
+  ...tracingVariables('order-consumer'),
 };
 
 /** The subset the migration job needs: no Kafka, no HTTP. */

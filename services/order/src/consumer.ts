@@ -1,3 +1,4 @@
+import './instrument-consumer'; // first: starts tracing before the modules it instruments load
 import { configOrExit, createLogger, runMain, ServiceState } from '@eshop/common';
 import { loadConsumerConfig } from './config';
 import { CONSUMER_NAME, startOrderConsumer } from './consumer-service';

@@ -1,4 +1,4 @@
-import { commonVariables, identitySecretVariable, databaseVariables, env, kafkaVariables, loadConfig, type ConfigOf } from '@eshop/common';
+import { commonVariables, tracingVariables, identitySecretVariable, databaseVariables, env, kafkaVariables, loadConfig, type ConfigOf } from '@eshop/common';
 
 const database = databaseVariables('PRODUCT', 'product_db');
 
@@ -21,6 +21,7 @@ export const productConfigDefinition = {
   }),
   identitySecret: identitySecretVariable,
   ...commonVariables,
+  ...tracingVariables('product-service'),
 };
 
 export type ProductConfig = ConfigOf<typeof productConfigDefinition>;

@@ -1,3 +1,4 @@
+import './instrument'; // first: starts tracing before the modules it instruments load
 import { configOrExit, createLogger, runMain, ServiceState } from '@eshop/common';
 import { loadProductConfig } from './config';
 import { SERVICE_NAME, startProductService } from './service';

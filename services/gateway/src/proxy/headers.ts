@@ -26,6 +26,11 @@ const REPLACED_ON_REQUEST = new Set([
   'authorization',
   // Only the gateway vouches for a caller: a client-sent identity is dropped, never forwarded.
   'x-eshop-identity',
+  // Trace context: with tracing on, the gateway's own client span sets these (continuing a client's trace if it sent
+  // one); a client's baggage or trace fields never reach the services unchecked.
+  'traceparent',
+  'tracestate',
+  'baggage',
 ]);
 
 /** Extra fields named in a Connection header are hop-by-hop too (RFC 9110 §7.6.1). */

@@ -1,4 +1,4 @@
-import { addToContext, AppError, ER_DUP_ENTRY, sqlErrno, toProblem } from '@eshop/common';
+import { addToContext, annotateSpan, AppError, ER_DUP_ENTRY, inSpan, rejectSpan, sqlErrno, toProblem } from '@eshop/common';
 import { uuidv7 } from 'uuidv7';
 import { ProductServiceUnavailableError } from '../clients/product-client';
 import type { OrderDependencies } from './dependencies';
@@ -30,7 +30,13 @@ const INSTANCE = '/orders';
  * Refusals (409 insufficient_stock, 422 product_unavailable) are thrown as AppErrors and recorded for
  * the key; 503 product_service_unavailable is not recorded, so a retry runs afresh.
  */
-export async function placeOrder(deps: OrderDependencies, request: PlaceOrderRequest, key?: IdempotencyKey): Promise<PlaceOrderResult> {
+export function placeOrder(deps: OrderDependencies, request: PlaceOrderRequest, key?: IdempotencyKey): Promise<PlaceOrderResult> {
+  // One span per placement (order.id, order.status; red with the reason when refused), the parent of the
+  // reservation call and of the order's transaction.
+  return inSpan('place order', { attributes: { 'order.mode': 'sync', 'order.lines': request.lines.length } }, () => place(deps, request, key));
+}
+
+async function place(deps: OrderDependencies, request: PlaceOrderRequest, key?: IdempotencyKey): Promise<PlaceOrderResult> {
   const claim = key ? await claimKey(deps.idempotency, key, deps.idempotencyLeaseMs) : ({ kind: 'run', orderId: uuidv7(), resumed: false } as const);
   if (claim.kind === 'replay') return { response: claim.response, replayed: true };
 
@@ -57,6 +63,7 @@ export async function placeOrder(deps: OrderDependencies, request: PlaceOrderReq
     reserved = true;
     const order = await record(deps, request, orderId, outcome.items, key);
     deps.metrics.orders.inc({ mode: 'sync', outcome: 'confirmed' });
+    annotateSpan({ 'order.status': 'confirmed' });
     observeValue(deps.metrics, 'sync', order.total);
     return { response: { status: 201, body: orderRepresentation(order) }, replayed: false };
   } catch (err) {
@@ -68,6 +75,7 @@ export async function placeOrder(deps: OrderDependencies, request: PlaceOrderReq
 async function failed(deps: OrderDependencies, err: unknown, orderId: string, reserved: boolean, key?: IdempotencyKey): Promise<unknown> {
   if (err instanceof AppError && (err.code === 'insufficient_stock' || err.code === 'product_unavailable')) {
     deps.metrics.orders.inc({ mode: 'sync', outcome: 'rejected' });
+    rejectSpan(`order rejected: ${err.code}`, { 'order.status': 'rejected' });
     if (key) await deps.idempotency.complete(key.scope, key.key, orderId, { status: err.status, body: toProblem(err, INSTANCE) });
     return err;
   }

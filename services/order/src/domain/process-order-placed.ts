@@ -1,3 +1,4 @@
+import { annotateSpan, inSpan, rejectSpan } from '@eshop/common';
 import type { OrderDependencies } from './dependencies';
 import { priceLines, type Order } from './order';
 import { orderStatusChanged } from './order-events';
@@ -19,7 +20,13 @@ export type SettleResult =
  * A ProductServiceUnavailableError or database error propagates: the caller retries, the order stays pending.
  * Used by the order consumers (order.placed) and by PUT /orders/:id/status {confirmed}.
  */
-export async function settlePendingOrder(deps: OrderDependencies, orderId: string): Promise<SettleResult> {
+export function settlePendingOrder(deps: OrderDependencies, orderId: string): Promise<SettleResult> {
+  // One span per decision (order.id, order.status; red with the reason when rejected), the parent of the
+  // reservation call and of the transition's transaction.
+  return inSpan('decide order', { attributes: { 'order.id': orderId, 'order.mode': 'async' } }, () => settle(deps, orderId));
+}
+
+async function settle(deps: OrderDependencies, orderId: string): Promise<SettleResult> {
   const order = await deps.orders.find(orderId);
   if (!order) return { kind: 'not_found' };
   if (order.status !== 'pending') return { kind: 'not_pending', order };
@@ -69,6 +76,8 @@ async function lostRace(deps: OrderDependencies, id: string, reserved: boolean):
 /** Counts a pending order that got decided (confirmed or rejected), however it was decided. */
 export function recordOutcome(deps: OrderDependencies, order: Order): void {
   const outcome = order.status === 'confirmed' ? 'confirmed' : 'rejected';
+  annotateSpan({ 'order.status': order.status });
+  if (outcome === 'rejected') rejectSpan(`order rejected: ${order.reason ?? 'unknown reason'}`);
   deps.metrics.orders.inc({ mode: order.mode, outcome });
   deps.metrics.transitions.inc({ from: 'pending', to: order.status });
   deps.metrics.asyncConfirmation.observe({ outcome }, Math.max(0, Date.now() - order.createdAt.getTime()) / 1000);
