@@ -41,6 +41,9 @@ describe('npm run bench:smoke', () => {
     expect(out).toMatch(/sync +c=\d+ +\d+ ok\/s +p50 [\d.]+ p95 [\d.]+ p99 [\d.]+ ms +success [\d.]+ %/);
     expect(out).toMatch(/async +c=\d+ +\d+ ok\/s +p50 [\d.]+ p95 [\d.]+ p99 [\d.]+ ms +success [\d.]+ %/);
     expect(out).toMatch(/1 consumer\(s\): \d+ orders drained in [\d.]+ s .*orders\/s, steady \d+\/s/);
+    expect(out).toMatch(/tracing off +\d+ ok\/s +p95 [\d.]+ ms/);
+    expect(out).toMatch(/tracing on, default ratio 0\.1 +\d+ ok\/s +p95 [\d.]+ ms/);
+    expect(out).toMatch(/tracing on, every request \(ratio 1\) +\d+ ok\/s +p95 [\d.]+ ms/);
     expect(out).toMatch(/stock consistent; 0 dead letters/);
   });
 

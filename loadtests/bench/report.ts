@@ -120,6 +120,15 @@ function drainRows(r: BenchResults): Row[] {
 }
 const DRAIN_HEADERS = ['consumers', 'backlog', 'time to drain', 'of it start-up', 'orders/s', 'steady orders/s', 'of tx ceiling', 'machine CPU busy', 'CPU ms/order', 'SQL/order', 'confirmed/rejected/pending'];
 
+function tracingRows(r: BenchResults): Row[] {
+  return (r.tracing?.variants ?? []).map((v) => {
+    const ok = v.windows.reduce((a, w) => a + w.load.ok, 0);
+    const coreMs = v.windows.reduce((a, w) => a + PLATFORM.reduce((b, p) => b + (w.cpu.processes[p] ?? 0), 0) / 100 * w.cpu.seconds * 1000, 0);
+    return [v.name, num(v.okPerSecond), `${num(v.ofUntracedPercent, 1)} %`, v.p95Ms, ok > 0 ? num(coreMs / ok, 2) : '–'];
+  });
+}
+const TRACING_HEADERS = ['variant', 'orders/s', 'of untraced', 'p95 ms', 'CPU ms/order'];
+
 const CPU_COLUMNS = ['gateway', 'product', 'order', 'consumers', 'mariadb', 'kafka', 'load generator', 'bare-http'];
 
 function cpuRow(name: string, cpu: CpuShare): Row {
@@ -198,6 +207,7 @@ export function consoleSummary(r: BenchResults): string {
     `Catalogue reads, ${r.options.catalogConnections} connections, mean of ${r.options.catalogRounds} round(s) × ${r.options.catalogSeconds} s\n${textTable(CATALOG_HEADERS, catalogRows(r))}`,
     `Order intake through the gateway, ${r.options.orderSeconds} s per window (1 consumer running)\n${textTable(INTAKE_HEADERS, intakeRows(r))}`,
     `Consumer pipeline: backlog of ${r.options.backlogOrders} async orders\n${textTable(DRAIN_HEADERS, drainRows(r))}`,
+    ...(r.tracing ? [`Tracing overhead: ${r.tracing.path}, ${r.tracing.connections} connections, mean of ${r.tracing.rounds} round(s) × ${r.options.orderSeconds} s\n${r.tracing.skipped ? `  skipped: ${r.tracing.skipped}` : textTable(TRACING_HEADERS, tracingRows(r))}`] : []),
     `Stock: ${r.invariants.consistent ? 'consistent' : 'INCONSISTENT'} (initial ${num(r.invariants.initialStock)} = remaining ${num(r.invariants.remainingStock)} + confirmed ${num(r.invariants.confirmedUnits)}); lowest product stock ${num(r.invariants.lowestProductStock)}; dead letters ${r.invariants.deadLetters}`,
     `Targets\n${r.targets.map((t) => `  [${t.met ? 'met' : 'MISSED'}] ${t.description}: ${t.measured} (target ${t.target})`).join('\n')}`,
   ];
@@ -407,6 +417,21 @@ export function markdownReport(r: BenchResults, plotDir: string, resultsFile: st
     `![drain time vs consumers](${plotDir}/consumer-drain.svg)`,
     '',
     `![drain throughput vs consumers](${plotDir}/consumer-throughput.svg)`,
+    '',
+    '## Tracing overhead (issue 17)',
+    '',
+    ...(r.tracing === undefined
+      ? ['Not measured in this run (it predates the tracing phase).']
+      : r.tracing.skipped
+        ? [`Not measured: ${r.tracing.skipped}.`]
+        : [
+            mdTable(TRACING_HEADERS, tracingRows(r)),
+            '',
+            `${r.tracing.path}, ${r.tracing.connections} connections, ${r.tracing.rounds} rotating rounds × ${r.options.orderSeconds} s per variant, each variant on its own ` +
+              `gateway, order and product processes (same databases). Traced variants export OTLP/HTTP to the local Jaeger (${r.tracing.otlpUrl}) with the ` +
+              'parentbased_traceidratio sampler; "of untraced" is the same-run ratio of orders/s. CPU ms/order counts the gateway, order, product, consumer, ' +
+              'MariaDB and Kafka processes (Jaeger is not counted: in production it runs elsewhere). Tracing off loads no SDK at all (docs/tracing.md).',
+          ]),
     '',
     '## Consistency',
     '',

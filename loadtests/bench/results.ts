@@ -6,6 +6,7 @@ import type { Machine } from './machine';
 import type { BenchOptions } from './options';
 import type { IntakeLevel } from './order-intake';
 import type { ProfileSummary } from './profiles';
+import type { TracingOverhead } from './tracing-overhead';
 
 /** Stock bookkeeping after the measured phases: nothing oversold, nothing lost, stock never ran out. */
 export interface Invariants {
@@ -51,6 +52,8 @@ export interface BenchResults {
   readonly catalog: CatalogEndpointResult[];
   readonly intake: IntakeLevel[];
   readonly drain: DrainResult[];
+  /** What tracing costs the sync order path (issue 17); absent in results written before it existed. */
+  readonly tracing?: TracingOverhead;
   readonly invariants: Invariants;
   readonly profiles: ProfileSummary[];
   readonly targets: Target[];

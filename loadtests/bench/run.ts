@@ -19,6 +19,7 @@ import { parseOptions, type BenchOptions } from './options';
 import { orderIntake } from './order-intake';
 import { summarizeProfile, type ProfileSummary } from './profiles';
 import { writeOutputs } from './outputs';
+import { tracingOverhead } from './tracing-overhead';
 import { consoleSummary } from './report';
 import { evaluateTargets, type BenchResults, type Invariants } from './results';
 import { BENCH_RATE_LIMITS, BenchStack, checkInfra, InfraUnavailableError, infraSettings, kafkaClient, REPO_ROOT, type ServiceProcess } from './stack';
@@ -122,6 +123,10 @@ async function main(): Promise<number> {
     log(`consumer pipeline: backlogs of ${options.backlogOrders} orders drained by ${options.consumerCounts.join(', ')} consumer(s)`);
     const drain = await consumerDrain(ctx);
 
+    log('tracing overhead: sync orders through the gateway, tracing off vs on (default ratio 0.1, and 1), exporting to the local Jaeger');
+    const tracing = await tracingOverhead(ctx);
+    if (tracing.skipped) log(`  skipped: ${tracing.skipped}`);
+
     const invariants = await checkInvariants(ctx, options);
     log(`stock ${invariants.consistent ? 'consistent' : 'INCONSISTENT'}; ${invariants.deadLetters} dead letters`);
 
@@ -147,6 +152,7 @@ async function main(): Promise<number> {
       catalog,
       intake,
       drain,
+      tracing,
       invariants,
       profiles,
     };

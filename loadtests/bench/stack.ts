@@ -24,6 +24,8 @@ export interface Infra {
   readonly db: { host: string; port: number; user: string; password: string };
   readonly kafkaBrokers: string[];
   readonly partitions: number;
+  /** The local Jaeger's OTLP/HTTP base URL (local/platform.sh infra), when it runs. */
+  readonly otlpUrl?: string;
 }
 
 export class InfraUnavailableError extends Error {}
@@ -50,6 +52,7 @@ export function infraSettings(env: NodeJS.ProcessEnv = process.env): Infra {
     },
     kafkaBrokers: get('KAFKA_BROKERS', '127.0.0.1:9092').split(','),
     partitions: Number(env.ESHOP_TOPIC_PARTITIONS ?? 12),
+    ...(get('ESHOP_JAEGER_OTLP_URL', '') ? { otlpUrl: get('ESHOP_JAEGER_OTLP_URL', '') } : {}),
   };
 }
 
@@ -345,6 +348,15 @@ export class BenchStack {
         this.services.delete(s.name);
       }),
     );
+  }
+
+  /** The product and order services the next order, consumer or gateway process will call. */
+  get upstreams(): { product: number; order: number } {
+    return { ...this.port };
+  }
+
+  set upstreams(ports: { product: number; order: number }) {
+    this.port = { ...ports };
   }
 
   /** The log file of a service this stack started (JSON lines). */
