@@ -51,12 +51,17 @@ export function hasTraceContext(headers: Record<string, string | undefined>): bo
   return typeof headers.traceparent === 'string' && headers.traceparent.length > 0;
 }
 
-/** `headers` with the trace fields replaced by those of `ctx` (e.g. a publish span's). */
+/**
+ * `headers` with the trace fields replaced by those of `ctx` (e.g. a publish span's); unchanged when there is nothing
+ * to inject (tracing off: the stored fields pass through as they were written).
+ */
 export function withTraceHeaders(headers: Record<string, string>, ctx: Context): Record<string, string> {
+  const injected: Record<string, string> = {};
+  propagation.inject(ctx, injected);
+  if (Object.keys(injected).length === 0) return headers;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) if (!(TRACE_HEADERS as readonly string[]).includes(k)) out[k] = v;
-  propagation.inject(ctx, out);
-  return out;
+  return { ...out, ...injected };
 }
 
 export interface SpanOptions {
