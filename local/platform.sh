@@ -91,7 +91,7 @@ CLUSTER_SH="$ESHOP_ROOT/local/cluster.sh"
 # .local/tools, and KEDA (cold: about 13 minutes on 2 cores; with Go's build cache warm, about a minute of linking).
 cluster_tools() {
   command -v go >/dev/null ||
-    die "go not found: the tests build Kubernetes and helm from the Go module proxy (Go >= 1.26); install Go, or put the binaries under .local/tools (see local/cluster.sh)"
+    die "go not found: the tests build Kubernetes, KEDA, helm and Jaeger from the Go module proxy (Go >= 1.26); install Go, or put the binaries under .local/tools (see local/cluster.sh)"
   "$CLUSTER_SH" build
 }
 

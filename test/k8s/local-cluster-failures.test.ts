@@ -79,7 +79,7 @@ it('no Go toolchain and no binaries: one line saying what builds them and how to
   const tools = tempDir();
   const r = script({ ESHOP_TOOLS_DIR: tools, ESHOP_CLUSTER_DIR: tempDir(), PATH: '/usr/bin:/bin' }, 'up', '--no-deploy');
   expect(r.status).toBe(1);
-  expect(r.errors).toEqual([expect.stringMatching(/^\[cluster\] ERROR: go not found: the control plane is built from the Go module proxy with Go >= 1\.26/)]);
+  expect(r.errors).toEqual([expect.stringMatching(/^\[cluster\] ERROR: go not found: the local tools \(Kubernetes, KEDA, helm, Jaeger\) are built from the Go module proxy with Go >= 1\.26/)]);
   expect(r.seconds).toBeLessThan(30);
   expect(readdirSync(tools).filter((f) => f !== 'bin')).toEqual([]);
 });
