@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DEFAULT_NAMESPACE, kafka } from './platform-contract';
+import { DEFAULT_NAMESPACE, jaeger, jaegerOtlpEndpoint, kafka } from './platform-contract';
 
 export const ENVIRONMENT_NAMES = ['kind', 'eks'] as const;
 export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
@@ -84,6 +84,26 @@ export interface RateLimitSettings {
   readonly perIdentity: number;
 }
 
+/**
+ * Distributed tracing (docs/tracing.md): where every app process sends its spans (OTLP over HTTP) and how many
+ * new traces it records. Off (no endpoint) means no OTEL_* variables at all: the services load no tracing code.
+ */
+export type TracingSettings =
+  | { readonly enabled: false }
+  | {
+      readonly enabled: true;
+      /** OTLP/HTTP base URL (spans go to <url>/v1/traces): the chart's Jaeger, an OpenTelemetry collector, ADOT. */
+      readonly otlpEndpoint: string;
+      /** Share of new traces recorded (OTEL_TRACES_SAMPLER_ARG of parentbased_traceidratio), 0 to 1. */
+      readonly sampleRatio: number;
+      /**
+       * Pods in the app's namespace that receive the spans: the app's egress is allowed to exactly them on the
+       * endpoint's port. Undefined (a collector elsewhere: another namespace, a node agent, a managed endpoint):
+       * egress to that port is allowed to any destination.
+       */
+      readonly collectorPods?: Readonly<Record<string, string>>;
+    };
+
 /** The k6 scenarios in loadtests/k6 (one TestRun each). */
 export const LOAD_TEST_SCENARIOS = ['catalog-browsing', 'sync-orders', 'async-orders', 'flash-sale', 'async-ramp'] as const;
 export type LoadTestScenario = (typeof LOAD_TEST_SCENARIOS)[number];
@@ -131,6 +151,7 @@ export interface EnvironmentConfig {
   readonly topologySpread: TopologySpreadSettings;
   readonly shutdown: { readonly delayMs: number; readonly timeoutMs: number };
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  readonly tracing: TracingSettings;
   readonly loadTests: LoadTestSettings;
 }
 
@@ -179,6 +200,34 @@ function rateLimits(env: NodeJS.ProcessEnv, perIp: number, perIdentity: number):
   };
 }
 
+/** A sampling ratio from ESHOP_TRACE_SAMPLE_RATIO when set (0 to 1), else `fallback`. */
+function sampleRatio(env: NodeJS.ProcessEnv, fallback: number): number {
+  const raw = env.ESHOP_TRACE_SAMPLE_RATIO;
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(raw)) throw new Error(`ESHOP_TRACE_SAMPLE_RATIO=${JSON.stringify(raw)}: must be a ratio between 0 and 1`);
+  return Number(raw);
+}
+
+/**
+ * kind: the chart's Jaeger (values-kind.yaml turns it on), every trace kept — a laptop sees each request.
+ * ESHOP_TRACING=off turns it off.
+ */
+function kindTracing(env: NodeJS.ProcessEnv, namespace: string): TracingSettings {
+  if (env.ESHOP_TRACING === 'off') return { enabled: false };
+  return { enabled: true, otlpEndpoint: jaegerOtlpEndpoint(namespace), sampleRatio: sampleRatio(env, 1), collectorPods: jaeger.podLabels };
+}
+
+/**
+ * eks: on when ESHOP_OTLP_ENDPOINT names a collector (an OpenTelemetry collector or ADOT, or the chart's Jaeger at
+ * http://eshop-jaeger.<namespace>.svc:4318 with tracing.jaeger.enabled), one new trace in ten by default.
+ */
+function eksTracing(env: NodeJS.ProcessEnv, namespace: string): TracingSettings {
+  const endpoint = env.ESHOP_OTLP_ENDPOINT;
+  if (!endpoint || env.ESHOP_TRACING === 'off') return { enabled: false };
+  const inChart = endpoint.replace(/\/+$/, '') === jaegerOtlpEndpoint(namespace);
+  return { enabled: true, otlpEndpoint: endpoint, sampleRatio: sampleRatio(env, 0.1), ...(inChart ? { collectorPods: jaeger.podLabels } : {}) };
+}
+
 const consumerDefaults = {
   lagThreshold: '100',
   activationLagThreshold: '10',
@@ -189,8 +238,8 @@ const consumerDefaults = {
 
 /**
  * The typed configuration of one environment. Reads only the variables below from `env`:
- * ESHOP_IMAGE_TAG, ESHOP_RATE_LIMIT_PER_IP, ESHOP_RATE_LIMIT_PER_IDENTITY (both), ESHOP_IMAGE_REGISTRY,
- * ESHOP_IRSA_ROLE_ARN, ESHOP_INGRESS_HOST, ESHOP_ACM_CERTIFICATE_ARN (eks).
+ * ESHOP_IMAGE_TAG, ESHOP_RATE_LIMIT_PER_IP, ESHOP_RATE_LIMIT_PER_IDENTITY, ESHOP_TRACING, ESHOP_TRACE_SAMPLE_RATIO (both),
+ * ESHOP_IMAGE_REGISTRY, ESHOP_IRSA_ROLE_ARN, ESHOP_INGRESS_HOST, ESHOP_ACM_CERTIFICATE_ARN, ESHOP_OTLP_ENDPOINT (eks).
  */
 export function environmentConfig(name: EnvironmentName, env: NodeJS.ProcessEnv = process.env): EnvironmentConfig {
   const tag = env.ESHOP_IMAGE_TAG || rootPackageVersion();
@@ -223,6 +272,7 @@ export function environmentConfig(name: EnvironmentName, env: NodeJS.ProcessEnv 
         topologySpread: { zone: 'ScheduleAnyway', hostname: 'ScheduleAnyway' },
         shutdown: SHUTDOWN,
         logLevel: 'info',
+        tracing: kindTracing(env, DEFAULT_NAMESPACE),
         // One node shares its CPU with the whole platform: one runner, the scripts' base rates.
         loadTests: {
           parallelism: { 'catalog-browsing': 1, 'sync-orders': 1, 'async-orders': 1, 'flash-sale': 1, 'async-ramp': 1 },
@@ -278,6 +328,7 @@ export function environmentConfig(name: EnvironmentName, env: NodeJS.ProcessEnv 
         topologySpread: { zone: 'DoNotSchedule', hostname: 'ScheduleAnyway' },
         shutdown: SHUTDOWN,
         logLevel: 'info',
+        tracing: eksTracing(env, DEFAULT_NAMESPACE),
         // 5× kind's rates, spread over runners so no runner's CPU limits the load it generates.
         loadTests: {
           parallelism: { 'catalog-browsing': 2, 'sync-orders': 2, 'async-orders': 2, 'flash-sale': 2, 'async-ramp': 4 },
@@ -368,4 +419,19 @@ export function validateConfig(config: EnvironmentConfig): void {
     if (!Number.isInteger(n) || n < 1) fail(`loadTests.parallelism["${scenario}"]`, n, 'must be an integer ≥ 1');
   }
   if (!(config.loadTests.loadFactor > 0)) fail('loadTests.loadFactor', config.loadTests.loadFactor, 'must be a positive number');
+  const tracing = config.tracing;
+  if (tracing.enabled) {
+    let url: URL | undefined;
+    try { url = new URL(tracing.otlpEndpoint); } catch { url = undefined; }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      fail('tracing.otlpEndpoint (ESHOP_OTLP_ENDPOINT)', tracing.otlpEndpoint, 'must be an http(s) URL of an OTLP/HTTP receiver, e.g. http://otel-collector.observability.svc:4318');
+    }
+    if (!(tracing.sampleRatio >= 0 && tracing.sampleRatio <= 1)) fail('tracing.sampleRatio (ESHOP_TRACE_SAMPLE_RATIO)', tracing.sampleRatio, 'must be between 0 and 1');
+  }
+}
+
+/** The port an OTLP endpoint URL connects to (its explicit port, else 80/443). */
+export function otlpPort(endpoint: string): number {
+  const url = new URL(endpoint);
+  return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
 }

@@ -5,7 +5,7 @@ import { GatewayIngress } from './constructs/gateway-ingress';
 import { componentLabels, LOADTEST_POD_LABELS } from './constructs/labels';
 import { Microservice } from './constructs/microservice';
 import { AppNetworkPolicies } from './constructs/network-policies';
-import { ApiWorkloadSettings, EnvironmentConfig, validateConfig } from './environments';
+import { ApiWorkloadSettings, EnvironmentConfig, otlpPort, validateConfig } from './environments';
 import {
   auth, imageArgs, kafka, kafkaBootstrapServers, mysql, mysqlHost, PART_OF, secrets, workloads,
 } from './platform-contract';
@@ -28,11 +28,38 @@ export class EshopAppChart extends Chart {
     const ns = config.namespace;
     const image = (repository: string) => `${config.image.registry ? `${config.image.registry}/` : ''}${repository}:${config.image.tag}`;
     const serviceUrl = (w: { name: string; port: number }) => `http://${w.name}.${ns}.svc:${w.port}`;
+    // Tracing (docs/tracing.md): the OTEL_* variables the services read, and resource attributes that say which
+    // pod, node and release a span came from. Off: none of them, and the services load no tracing code.
+    const tracing = config.tracing;
     const common = {
       LOG_LEVEL: config.logLevel,
       SHUTDOWN_DELAY_MS: String(config.shutdown.delayMs),
       SHUTDOWN_TIMEOUT_MS: String(config.shutdown.timeoutMs),
+      ...(tracing.enabled
+        ? {
+            OTEL_EXPORTER_OTLP_ENDPOINT: tracing.otlpEndpoint,
+            OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+            OTEL_TRACES_SAMPLER_ARG: String(tracing.sampleRatio),
+          }
+        : {}),
     };
+    // $(…) is expanded by the kubelet from the downward-API variables, so these stay out of the ConfigMap.
+    const tracingEnv = (deployment: string) => (tracing.enabled
+      ? {
+          podFieldEnv: { K8S_POD_NAME: 'metadata.name', K8S_NAMESPACE_NAME: 'metadata.namespace', K8S_NODE_NAME: 'spec.nodeName' },
+          expandedEnv: {
+            OTEL_RESOURCE_ATTRIBUTES: [
+              `service.namespace=${PART_OF}`,
+              `service.version=${config.image.tag}`,
+              `deployment.environment.name=${config.name}`,
+              `k8s.deployment.name=${deployment}`,
+              'k8s.namespace.name=$(K8S_NAMESPACE_NAME)',
+              'k8s.pod.name=$(K8S_POD_NAME)',
+              'k8s.node.name=$(K8S_NODE_NAME)',
+            ].join(','),
+          },
+        }
+      : {});
     const shared = {
       imagePullPolicy: config.image.pullPolicy,
       shutdown: config.shutdown,
@@ -58,6 +85,7 @@ export class EshopAppChart extends Chart {
 
     const gateway = new Microservice(this, 'gateway', {
       ...shared,
+      ...tracingEnv(workloads.gateway.name),
       name: workloads.gateway.name,
       role: workloads.gateway.role,
       port: workloads.gateway.port,
@@ -94,6 +122,7 @@ export class EshopAppChart extends Chart {
 
     const product = new Microservice(this, 'product', {
       ...shared,
+      ...tracingEnv(workloads.product.name),
       name: workloads.product.name,
       role: workloads.product.role,
       port: workloads.product.port,
@@ -116,6 +145,7 @@ export class EshopAppChart extends Chart {
     };
     const orderApi = new Microservice(this, 'order-api', {
       ...shared,
+      ...tracingEnv(workloads.orderApi.name),
       name: workloads.orderApi.name,
       role: workloads.orderApi.role,
       port: workloads.orderApi.port,
@@ -137,6 +167,7 @@ export class EshopAppChart extends Chart {
     const scaling = config.orderConsumer.autoscaling;
     const consumer = new Microservice(this, 'order-consumer', {
       ...shared,
+      ...tracingEnv(workloads.orderConsumer.name),
       name: workloads.orderConsumer.name,
       role: workloads.orderConsumer.role,
       port: workloads.orderConsumer.port,
@@ -198,6 +229,9 @@ export class EshopAppChart extends Chart {
     new AppNetworkPolicies(this, 'network-policies', {
       edge: { name: gateway.name, from: config.gatewayIngressFrom, loadTestPods: LOADTEST_POD_LABELS },
       monitoringNamespaces: config.monitoringNamespaces,
+      ...(tracing.enabled
+        ? { traceCollector: { port: otlpPort(tracing.otlpEndpoint), ...(tracing.collectorPods ? { podLabels: tracing.collectorPods } : {}) } }
+        : {}),
       components: [
         { name: gateway.name, calls: { [product.name]: product.port, [orderApi.name]: orderApi.port } },
         { name: product.name, callers: [gateway.name, orderApi.name, consumer.name], usesKafkaAndMysql: true },

@@ -45,6 +45,26 @@ export function kafkaBootstrapServers(namespace: string): string {
   return `${kafka.bootstrapServiceName}.${namespace}.svc:${kafka.listenerPort}`;
 }
 
+/**
+ * The platform chart's optional Jaeger (values `tracing.jaeger.enabled`, on in values-kind.yaml): one pod that
+ * receives OTLP and keeps traces in memory. The kind app environment exports to it; EKS names its own collector.
+ */
+export const jaeger = {
+  serviceName: 'eshop-jaeger',
+  /** OTLP/HTTP receiver (what the services export to). */
+  otlpHttpPort: 4318,
+  otlpGrpcPort: 4317,
+  /** Jaeger UI and query API. */
+  queryPort: 16686,
+  /** Labels on the Jaeger pod (NetworkPolicy egress target of the app pods). */
+  podLabels: { 'app.kubernetes.io/name': 'jaeger', 'app.kubernetes.io/part-of': 'eshop-platform' },
+} as const;
+
+/** OTLP/HTTP base URL of the platform chart's Jaeger, fully qualified. */
+export function jaegerOtlpEndpoint(namespace: string): string {
+  return `http://${jaeger.serviceName}.${namespace}.svc:${jaeger.otlpHttpPort}`;
+}
+
 export const mysql = {
   /** `InnoDBCluster` name; the operator's router Service has the same name. */
   clusterName: 'eshop-mysql',

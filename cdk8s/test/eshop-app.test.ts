@@ -92,6 +92,13 @@ describe.each(['kind', 'eks'] as const)('%s environment', env => {
     const db: Record<string, { name: string }> = { product: secrets.productDb, 'order-api': secrets.orderDb, 'order-consumer': secrets.orderDb };
     for (const c of allContainers(docs)) {
       for (const e of c.env ?? []) {
+        // The pod's own name, namespace and node (downward API), and the tracing attributes built from them: the only
+        // literal in `env`, because the kubelet expands $(…) there and not in a ConfigMap.
+        if (e.valueFrom?.fieldRef) continue;
+        if (e.name === 'OTEL_RESOURCE_ATTRIBUTES') {
+          expect(e.value).toMatch(/k8s\.pod\.name=\$\(K8S_POD_NAME\)/);
+          continue;
+        }
         expect(e.value).toBeUndefined();
         if (e.valueFrom.configMapKeyRef) {
           expect(e.valueFrom.configMapKeyRef.name).toBe(auth.settings.name);
@@ -107,7 +114,7 @@ describe.each(['kind', 'eks'] as const)('%s environment', env => {
         }
       }
     }
-    expect(named(docs, 'Deployment', 'product').spec.template.spec.containers[0].env.map((e: Obj) => e.name))
+    expect(named(docs, 'Deployment', 'product').spec.template.spec.containers[0].env.map((e: Obj) => e.name).filter((n: string) => !/^(K8S_|OTEL_)/.test(n)))
       .toEqual(['PRODUCT_DB_USER', 'PRODUCT_DB_PASSWORD', 'GATEWAY_IDENTITY_SECRET']);
   });
 
@@ -126,7 +133,7 @@ describe.each(['kind', 'eks'] as const)('%s environment', env => {
 
   it('reads issuer, audience and roles claim of access tokens from the platform ConfigMap eshop-auth, and rate limits from its own', () => {
     const env = named(docs, 'Deployment', 'gateway').spec.template.spec.containers[0].env as Obj[];
-    const fromConfigMap = Object.fromEntries(env.filter(e => e.valueFrom.configMapKeyRef).map(e => [e.name, e.valueFrom.configMapKeyRef]));
+    const fromConfigMap = Object.fromEntries(env.filter(e => e.valueFrom?.configMapKeyRef).map(e => [e.name, e.valueFrom.configMapKeyRef]));
     expect(fromConfigMap).toMatchObject({
       AUTH_JWT_ISSUER: { name: 'eshop-auth', key: 'issuer' },
       AUTH_JWT_AUDIENCE: { name: 'eshop-auth', key: 'audience' },
@@ -314,6 +321,85 @@ describe('authentication and rate limits per environment', () => {
   });
 });
 
+describe('tracing per environment', () => {
+  const DEPLOYMENTS = ['gateway', 'product', 'order-api', 'order-consumer'];
+  const appContainer = (docs: Obj[], name: string) => named(docs, 'Deployment', name).spec.template.spec.containers[0] as Obj;
+  const OTEL_KEYS = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG'];
+
+  it('kind exports every process\'s spans to the platform\'s Jaeger, every trace kept, and allows exactly that egress', () => {
+    const docs = synth('kind');
+    for (const name of DEPLOYMENTS) {
+      expect(named(docs, 'ConfigMap', name).data).toMatchObject({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://eshop-jaeger.eshop.svc:4318',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '1',
+      });
+    }
+    expect(named(docs, 'NetworkPolicy', 'eshop-app-allow-tracing').spec).toEqual({
+      podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'eshop', 'app.kubernetes.io/managed-by': 'cdk8s' } },
+      policyTypes: ['Egress'],
+      egress: [{
+        to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'jaeger', 'app.kubernetes.io/part-of': 'eshop-platform' } } }],
+        ports: [{ protocol: 'TCP', port: 4318 }],
+      }],
+    });
+  });
+
+  it('names the pod, node, namespace, Deployment and release on every span (resource attributes from the downward API)', () => {
+    const env = appContainer(synth('kind'), 'order-consumer').env as Obj[];
+    const names = env.map(e => e.name);
+    expect(env.find(e => e.name === 'K8S_POD_NAME')).toEqual({ name: 'K8S_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    expect(env.find(e => e.name === 'K8S_NODE_NAME')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'spec.nodeName' } });
+    const attributes = env.find(e => e.name === 'OTEL_RESOURCE_ATTRIBUTES')?.value as string;
+    expect(Object.fromEntries(attributes.split(',').map(kv => kv.split('=')))).toEqual({
+      'service.namespace': 'eshop',
+      'service.version': '0.1.0',
+      'deployment.environment.name': 'kind',
+      'k8s.deployment.name': 'order-consumer',
+      'k8s.namespace.name': '$(K8S_NAMESPACE_NAME)',
+      'k8s.pod.name': '$(K8S_POD_NAME)',
+      'k8s.node.name': '$(K8S_NODE_NAME)',
+    });
+    // $(…) expands only to variables defined earlier in the list.
+    for (const ref of ['K8S_NAMESPACE_NAME', 'K8S_POD_NAME', 'K8S_NODE_NAME']) {
+      expect(names.indexOf(ref)).toBeLessThan(names.indexOf('OTEL_RESOURCE_ATTRIBUTES'));
+    }
+  });
+
+  it('ESHOP_TRACING=off on kind, and eks without ESHOP_OTLP_ENDPOINT: no OTEL_* variable and no tracing egress', () => {
+    for (const docs of [synth('kind', undefined, { ESHOP_TRACING: 'off' }), synth('eks')]) {
+      for (const name of DEPLOYMENTS) {
+        for (const key of OTEL_KEYS) expect(named(docs, 'ConfigMap', name).data[key]).toBeUndefined();
+        expect((appContainer(docs, name).env as Obj[]).map(e => e.name)).not.toContain('OTEL_RESOURCE_ATTRIBUTES');
+      }
+      expect(ofKind(docs, 'NetworkPolicy').map(n => n.metadata.name)).not.toContain('eshop-app-allow-tracing');
+    }
+  });
+
+  it('eks exports to ESHOP_OTLP_ENDPOINT, one new trace in ten unless ESHOP_TRACE_SAMPLE_RATIO says otherwise', () => {
+    const collector = synth('eks', undefined, { ESHOP_OTLP_ENDPOINT: 'http://otel-collector.observability.svc:4318' });
+    expect(named(collector, 'ConfigMap', 'product').data).toMatchObject({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.observability.svc:4318',
+      OTEL_TRACES_SAMPLER_ARG: '0.1',
+    });
+    // A collector outside the namespace: its port, to any destination.
+    expect(named(collector, 'NetworkPolicy', 'eshop-app-allow-tracing').spec.egress).toEqual([{ ports: [{ protocol: 'TCP', port: 4318 }] }]);
+    // The platform's Jaeger: exactly its pods.
+    const jaeger = synth('eks', undefined, { ESHOP_OTLP_ENDPOINT: 'http://eshop-jaeger.eshop.svc:4318', ESHOP_TRACE_SAMPLE_RATIO: '0.5' });
+    expect(named(jaeger, 'ConfigMap', 'gateway').data.OTEL_TRACES_SAMPLER_ARG).toBe('0.5');
+    expect(named(jaeger, 'NetworkPolicy', 'eshop-app-allow-tracing').spec.egress[0].to).toEqual([
+      { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'jaeger', 'app.kubernetes.io/part-of': 'eshop-platform' } } },
+    ]);
+    const https = synth('eks', undefined, { ESHOP_OTLP_ENDPOINT: 'https://otlp.example.com' });
+    expect(named(https, 'NetworkPolicy', 'eshop-app-allow-tracing').spec.egress[0].ports).toEqual([{ protocol: 'TCP', port: 443 }]);
+  });
+
+  it('refuses an endpoint that is not an http(s) URL and a ratio outside 0..1, naming the variable', () => {
+    expect(() => synth('eks', undefined, { ESHOP_OTLP_ENDPOINT: 'otel-collector:4318' })).toThrow(/tracing\.otlpEndpoint \(ESHOP_OTLP_ENDPOINT\)="otel-collector:4318": must be an http\(s\) URL/);
+    expect(() => synth('kind', undefined, { ESHOP_TRACE_SAMPLE_RATIO: '10%' })).toThrow(/ESHOP_TRACE_SAMPLE_RATIO="10%": must be a ratio between 0 and 1/);
+  });
+});
+
 describe('order-consumer autoscaling modes', () => {
   it('hpa-external yields an autoscaling/v2 HPA on the lag metric and no ScaledObject', () => {
     const docs = synth('eks', { orderConsumer: { autoscaling: { mode: 'hpa-external' } } });
@@ -382,6 +468,10 @@ describe('Microservice', () => {
       .toThrow(/svc: env\.A="1": also listed in configMapEnv/);
     expect(() => new Microservice(Testing.chart(), 'm', { ...base, secretEnv: { B: { secretName: 's', key: 'k' } }, configMapEnv: { B: { configMapName: 'c', key: 'k' } } }))
       .toThrow(/svc: secretEnv\.B: also listed in configMapEnv/);
+    expect(() => new Microservice(Testing.chart(), 'm', { ...base, podFieldEnv: { P: 'metadata.name' }, expandedEnv: { P: '$(A)' } }))
+      .toThrow(/svc: podFieldEnv\.P: also listed in expandedEnv/);
+    expect(() => new Microservice(Testing.chart(), 'm', { ...base, expandedEnv: { A: '$(B)' } }))
+      .toThrow(/svc: env\.A="1": also listed in expandedEnv/);
   });
 
   it('derives the grace period from the shutdown budget', () => {

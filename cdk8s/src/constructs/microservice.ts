@@ -36,6 +36,13 @@ export interface MicroserviceProps {
   readonly secretEnv?: Readonly<Record<string, SecretEnvRef>>;
   /** Variables from ConfigMaps the app does not own, each a configMapKeyRef. @default - none */
   readonly configMapEnv?: Readonly<Record<string, ConfigMapEnvRef>>;
+  /** Variables from the pod's own fields (downward API fieldRef, e.g. `metadata.name`). @default - none */
+  readonly podFieldEnv?: Readonly<Record<string, string>>;
+  /**
+   * Variables whose values refer to others as `$(NAME)`, expanded by the kubelet. They go into the container's
+   * `env` after every other source (a ConfigMap loaded with envFrom is never expanded). @default - none
+   */
+  readonly expandedEnv?: Readonly<Record<string, string>>;
   /** Runs `args` (as the image CMD) in initContainer `migrate` with the same env before the app starts. @default - no migration */
   readonly migration?: { readonly args: readonly string[]; readonly resources: ResourceSettings };
   readonly resources: ResourceSettings;
@@ -77,14 +84,18 @@ export class Microservice extends Construct {
     const { name, role, port } = props;
     this.name = name;
     this.port = port;
-    for (const [envName, value] of Object.entries(props.env)) {
-      for (const [field, refs] of [['secretEnv', props.secretEnv], ['configMapEnv', props.configMapEnv]] as const) {
-        if (refs && envName in refs) throw new Error(`${name}: env.${envName}=${JSON.stringify(value)}: also listed in ${field}; a variable has one source`);
-      }
-    }
-    for (const envName of Object.keys(props.secretEnv ?? {})) {
-      if (props.configMapEnv && envName in props.configMapEnv) {
-        throw new Error(`${name}: secretEnv.${envName}: also listed in configMapEnv; a variable has one source`);
+    // A variable has one source. Checked in this order, so a clash names the later source in terms of the earlier.
+    const sources = [
+      ['env', props.env], ['secretEnv', props.secretEnv], ['configMapEnv', props.configMapEnv],
+      ['podFieldEnv', props.podFieldEnv], ['expandedEnv', props.expandedEnv],
+    ] as const;
+    const seen = new Map<string, string>();
+    for (const [field, vars] of sources) {
+      for (const envName of Object.keys(vars ?? {})) {
+        const first = seen.get(envName);
+        if (first === 'env') throw new Error(`${name}: env.${envName}=${JSON.stringify(props.env[envName])}: also listed in ${field}; a variable has one source`);
+        if (first !== undefined) throw new Error(`${name}: ${first}.${envName}: also listed in ${field}; a variable has one source`);
+        seen.set(envName, field);
       }
     }
     if (props.replicas !== undefined && (!Number.isInteger(props.replicas) || props.replicas < 1)) {
@@ -122,6 +133,12 @@ export class Microservice extends Construct {
         name: envName,
         valueFrom: { secretKeyRef: { name: ref.secretName, key: ref.key } },
       })),
+      ...Object.entries(props.podFieldEnv ?? {}).map(([envName, fieldPath]) => ({
+        name: envName,
+        valueFrom: { fieldRef: { fieldPath } },
+      })),
+      // Last: $(NAME) expands only to variables defined before it.
+      ...Object.entries(props.expandedEnv ?? {}).map(([envName, value]) => ({ name: envName, value })),
     ];
     const securityContext: k8s.SecurityContext = {
       runAsNonRoot: true,

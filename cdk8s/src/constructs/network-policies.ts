@@ -29,6 +29,11 @@ export interface AppNetworkPoliciesProps {
   readonly monitoringNamespaces: readonly string[];
   /** @default { 'app.kubernetes.io/name': 'prometheus' } */
   readonly prometheusPodLabels?: Readonly<Record<string, string>>;
+  /**
+   * Where every app pod sends its spans: `port` on the pods with `podLabels` in the app's namespace, or on any
+   * destination when no labels are given (a collector outside the namespace or the cluster). @default - no tracing egress
+   */
+  readonly traceCollector?: { readonly port: number; readonly podLabels?: Readonly<Record<string, string>> };
 }
 
 const tcp = (port: number | string): k8s.NetworkPolicyPort => ({
@@ -38,7 +43,8 @@ const tcp = (port: number | string): k8s.NetworkPolicyPort => ({
 
 /**
  * Default deny (ingress and egress) for the app pods, then exactly the flows the architecture needs:
- * DNS, Prometheus scrapes, edge traffic to the gateway, service-to-service calls, Kafka and MySQL.
+ * DNS, Prometheus scrapes, edge traffic to the gateway, service-to-service calls, Kafka and MySQL, and spans to the
+ * trace collector when tracing is on.
  */
 export class AppNetworkPolicies extends Construct {
   constructor(scope: Construct, id: string, props: AppNetworkPoliciesProps) {
@@ -68,6 +74,16 @@ export class AppNetworkPolicies extends Construct {
         ports: [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) }, tcp(53)],
       }],
     }, ['Egress']);
+
+    if (props.traceCollector) {
+      const { port, podLabels } = props.traceCollector;
+      policy('tracing', 'eshop-app-allow-tracing', APP_PODS_SELECTOR, {
+        egress: [{
+          ...(podLabels ? { to: [{ podSelector: { matchLabels: { ...podLabels } } }] } : {}),
+          ports: [tcp(port)],
+        }],
+      }, ['Egress']);
+    }
 
     policy('prometheus', 'eshop-app-allow-prometheus', APP_PODS_SELECTOR, {
       ingress: [{

@@ -293,3 +293,26 @@ eshop-platform: alerts.enabled needs the prometheus-operator CRDs (PrometheusRul
     helm template --api-versions monitoring.coreos.com/v1/PrometheusRule).
 {{- end }}
 {{- end }}
+
+{{/* ---------------------------------------------------------------- Jaeger */}}
+
+{{/*
+Selector labels of the Jaeger pod; the app layer's NetworkPolicy selects these exact labels (cdk8s
+platform-contract.ts jaeger.podLabels).
+*/}}
+{{- define "eshop-platform.jaeger.selectorLabels" -}}
+app.kubernetes.io/name: jaeger
+app.kubernetes.io/part-of: eshop-platform
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "eshop-platform.jaeger.labels" -}}
+helm.sh/chart: {{ include "eshop-platform.chart" . }}
+{{ include "eshop-platform.jaeger.selectorLabels" . }}
+app.kubernetes.io/component: tracing
+app.kubernetes.io/version: {{ .Values.tracing.jaeger.image.tag | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}

@@ -336,6 +336,57 @@ export function checkCrossLayer(app: Manifest[], platform: Manifest[], defaultNs
     if (!dnsAllowed(all, pod, defaultNs)) problems.push(`Deployment/${nameOf(workload)}: NetworkPolicies block DNS (UDP 53 to kube-dns); no Service name would resolve`);
   }
 
+  // ------------------------------------------------------------------ tracing
+  // A process with OTEL_EXPORTER_OTLP_ENDPOINT sends its spans there. An in-cluster endpoint must be a Service of
+  // one of the layers with that port, selecting pods that listen on its target port, and the NetworkPolicies of
+  // both sides must let the spans through (the app's egress, the collector's ingress) on the pod port. A host
+  // outside both layers (a collector elsewhere, a managed endpoint) needs the app's egress open on that port.
+  for (const { workload, container, init } of containersOf(app)) {
+    if (init) continue;
+    const endpoint = envValues(workload, container).get('OTEL_EXPORTER_OTLP_ENDPOINT');
+    if (endpoint === undefined || endpoint === '') continue;
+    count('tracing-endpoint');
+    const where = `${String(workload['kind'])}/${nameOf(workload)} container ${String(container['name'])} OTEL_EXPORTER_OTLP_ENDPOINT`;
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      problems.push(`${where}: "${endpoint}" is not a URL`);
+      continue;
+    }
+    const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+    const ns = namespaceOf(workload, defaultNs);
+    const from = { labels: labelsOf(obj(podTemplateOf(workload))['metadata']), namespace: ns };
+    const { service, namespace } = serviceOfHost(url.hostname, ns);
+    const svc = ofKind(all, 'Service').find((x) => nameOf(x) === service && namespaceOf(x, defaultNs) === namespace);
+    if (!svc) {
+      if (namespace !== '?' && namespace === ns) {
+        problems.push(`${where}: "${endpoint}" names Service ${service} in namespace ${namespace}, which neither layer renders`);
+      } else if (!trafficAllowed(all, from, { labels: {}, namespace: namespace === '?' ? '(outside the cluster)' : namespace }, port, 'TCP', defaultNs)) {
+        problems.push(`${where}: NetworkPolicies block TCP ${port} to the collector at ${url.host}`);
+      }
+      continue;
+    }
+    const svcPort = arrayOf(obj(svc['spec'])['ports']).find((p) => Number(p['port']) === port);
+    if (!svcPort) {
+      problems.push(`${where}: Service ${service} has no port ${port} (ports: ${arrayOf(obj(svc['spec'])['ports']).map((p) => String(p['port'])).join(', ')})`);
+      continue;
+    }
+    const backends = ofKind(all, 'Deployment').filter((d) => namespaceOf(d, defaultNs) === namespace && selectorMatches({ matchLabels: obj(obj(svc['spec'])['selector']) }, labelsOf(obj(podTemplateOf(d))['metadata'])));
+    if (backends.length === 0) problems.push(`${where}: Service ${service} selects no Deployment of either layer`);
+    for (const backend of backends) {
+      const target = svcPort['targetPort'] ?? port;
+      const podPorts = containersOf([backend]).filter((c) => !c.init).flatMap((c) => arrayOf(c.container['ports']));
+      const podPort = typeof target === 'number' ? target : Number(podPorts.find((p) => p['name'] === target)?.['containerPort']);
+      if (!podPorts.some((p) => Number(p['containerPort']) === podPort)) {
+        problems.push(`${where}: Service ${service} port ${port} targets ${String(target)}, which no container of Deployment/${nameOf(backend)} declares`);
+        continue;
+      }
+      const to = { labels: labelsOf(obj(podTemplateOf(backend))['metadata']), namespace };
+      if (!trafficAllowed(all, from, to, podPort, 'TCP', defaultNs)) problems.push(`${where}: NetworkPolicies block TCP ${podPort} to the pods of Deployment/${nameOf(backend)}`);
+    }
+  }
+
   return { checked, problems };
 }
 
