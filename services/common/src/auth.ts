@@ -173,11 +173,3 @@ export function requireRole(req: Request, role: Role): Identity {
   if (!identity.roles.includes(role)) throw forbidden(`this operation needs the ${role} role`);
   return identity;
 }
-
-/** Route middleware form of requireRole. */
-export function roleRequired(role: Role): RequestHandler {
-  return (req, _res, next) => {
-    requireRole(req, role);
-    next();
-  };
-}

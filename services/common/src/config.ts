@@ -1,3 +1,4 @@
+import bytes from 'bytes';
 import { z } from 'zod';
 
 /** One environment variable: where it comes from, how it is checked, and what it means. */
@@ -95,6 +96,27 @@ export const env = {
     variable(name, z.enum(values, { message: `must be one of ${values.join(', ')}` }), options),
   url: (name: string, options: VariableOptions) =>
     variable(name, z.url({ message: 'must be an absolute URL' }), options),
+  /** A size in bytes written as `512`, `100kb`, `1mb` (the notation of Express's body parsers), read as a number of bytes. */
+  byteSize: (name: string, options: VariableOptions & { min?: number; max?: number }) => {
+    const min = options.min ?? 0;
+    const max = options.max ?? Number.MAX_SAFE_INTEGER;
+    return variable(
+      name,
+      z
+        .string()
+        .trim()
+        .transform((value, ctx) => {
+          const parsed = /^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i.test(value) ? bytes.parse(value) : null;
+          if (parsed === null || !Number.isFinite(parsed)) {
+            ctx.addIssue({ code: 'custom', message: 'must be a size such as 512, 100kb or 1mb' });
+            return z.NEVER;
+          }
+          return parsed;
+        })
+        .pipe(z.number().int().min(min, `must be at least ${bytes.format(min)}`).max(max, `must be at most ${bytes.format(max)}`)),
+      options,
+    );
+  },
 };
 
 /** Reads and validates every variable of a definition; reports all problems at once. */
@@ -166,9 +188,11 @@ export const commonVariables = {
     default: 0,
     min: 0,
   }),
-  httpBodyLimit: env.string('HTTP_BODY_LIMIT', {
-    doc: 'Largest accepted request body; larger requests get 413.',
+  httpBodyLimit: env.byteSize('HTTP_BODY_LIMIT', {
+    doc: 'Largest accepted request body (512, 100kb, 1mb); larger requests get 413.',
     default: '100kb',
+    min: 1,
+    max: 64 * 1024 * 1024,
   }),
   httpJsonMaxDepth: env.integer('HTTP_JSON_MAX_DEPTH', {
     doc: 'Deepest nesting of arrays and objects accepted in a JSON body (checked before parsing); deeper bodies get 400.',
@@ -244,14 +268,16 @@ export function databaseOptions(config: DatabaseConfig) {
   };
 }
 
-/** Kafka variables shared by every service that produces or consumes. */
-export const kafkaVariables = {
-  kafkaBrokers: env.list('KAFKA_BROKERS', {
-    doc: 'Comma-separated Kafka bootstrap servers.',
-    default: '127.0.0.1:9092',
-  }),
-  kafkaClientId: env.string('KAFKA_CLIENT_ID', {
-    doc: 'Client id reported to Kafka (defaults to the service name plus host name).',
-    default: 'eshop',
-  }),
-};
+/** Kafka variables of a process that produces or consumes; `clientId` is its default KAFKA_CLIENT_ID. */
+export function kafkaVariables(clientId: string) {
+  return {
+    kafkaBrokers: env.list('KAFKA_BROKERS', {
+      doc: 'Comma-separated Kafka bootstrap servers.',
+      default: '127.0.0.1:9092',
+    }),
+    kafkaClientId: env.string('KAFKA_CLIENT_ID', {
+      doc: 'Client id this process reports to Kafka (broker logs, quotas, the consumer group\'s member list).',
+      default: clientId,
+    }),
+  };
+}

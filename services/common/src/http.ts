@@ -13,9 +13,17 @@ import { withTimeout, type ServiceState } from './lifecycle';
 import type { Metrics } from './metrics';
 
 /** A dependency /readyz checks, e.g. the database or the Kafka cluster. */
+/**
+ * One dependency /readyz looks at. The rule (docs/reliability.md#readiness): a process is unready when it cannot serve
+ * what it is for — its own database, always; Kafka only for the consumers, whose work arrives through it. A dependency
+ * its requests do not need synchronously (Kafka behind the outbox) is still checked and reported, with `critical:
+ * false`, so a broker outage does not take every replica out of its Service.
+ */
 export interface ReadinessCheck {
   name: string;
   check: () => Promise<void>;
+  /** false: a failure shows in the body (`"failed"`) but /readyz stays 200. @default true */
+  critical?: boolean;
 }
 
 export interface HttpAppOptions {
@@ -24,7 +32,8 @@ export interface HttpAppOptions {
   state: ServiceState;
   readiness: ReadinessCheck[];
   /** Largest JSON body, e.g. `100kb`; larger → 413. */
-  bodyLimit: string;
+  /** Largest request body in bytes (HTTP_BODY_LIMIT). */
+  bodyLimit: number;
   /** Deepest nesting accepted in a JSON body (HTTP_JSON_MAX_DEPTH); deeper → 400 before parsing. */
   jsonMaxDepth: number;
   /**
@@ -218,12 +227,12 @@ export function createHttpApp(options: HttpAppOptions): Express {
     const checks: Record<string, string> = {};
     let ok = state.accepting;
     await Promise.all(
-      options.readiness.map(async ({ name, check }) => {
+      options.readiness.map(async ({ name, check, critical = true }) => {
         try {
           await withTimeout(check(), READINESS_TIMEOUT_MS, `readiness check ${name}`);
           checks[name] = 'ok';
         } catch (err) {
-          ok = false;
+          if (critical) ok = false;
           // The reason goes to the log; the body (public through the gateway) only names the check.
           checks[name] = 'failed';
           logger.warn({ err, check: name }, 'readiness check failed');

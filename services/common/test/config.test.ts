@@ -1,9 +1,9 @@
-import { ConfigError, configOrExit, databaseVariables, describeConfig, env, kafkaVariables, loadConfig } from '@eshop/common';
+import { commonVariables, ConfigError, configOrExit, databaseVariables, describeConfig, env, kafkaVariables, loadConfig } from '@eshop/common';
 
 const definition = {
   port: env.port('PRODUCT_SERVICE_PORT', { doc: 'HTTP port.', default: 8081 }),
   ...databaseVariables('PRODUCT', 'product_db'),
-  ...kafkaVariables,
+  ...kafkaVariables('test-service'),
   verbose: env.boolean('VERBOSE', { doc: 'More output.', default: false }),
 };
 
@@ -36,6 +36,25 @@ describe('loadConfig', () => {
     expect(message).toContain('VERBOSE must be true or false');
     expect(message).toContain('PRODUCT_DB_PASSWORD is required but not set');
     expect((error as ConfigError).problems).toHaveLength(4);
+  });
+
+  it('reads sizes as bytes and refuses what is not a size or out of range, naming the variable', () => {
+    // The variable every service reads (commonVariables): checked at load, before any connection is opened.
+    const sizes = { limit: commonVariables.httpBodyLimit };
+    expect(loadConfig(sizes, {}).limit).toBe(102400);
+    expect(loadConfig(sizes, { HTTP_BODY_LIMIT: '512' }).limit).toBe(512);
+    expect(loadConfig(sizes, { HTTP_BODY_LIMIT: ' 1MB ' }).limit).toBe(1048576);
+    expect(loadConfig(sizes, { HTTP_BODY_LIMIT: '1.5kb' }).limit).toBe(1536);
+    for (const bad of ['banana', '100 kilobytes', '-1kb', '', '1e3']) {
+      expect(() => loadConfig(sizes, { HTTP_BODY_LIMIT: bad })).toThrow(`HTTP_BODY_LIMIT must be a size such as 512, 100kb or 1mb, got ${JSON.stringify(bad)}`);
+    }
+    expect(() => loadConfig(sizes, { HTTP_BODY_LIMIT: '0' })).toThrow('HTTP_BODY_LIMIT must be at least 1B, got "0"');
+    expect(() => loadConfig(sizes, { HTTP_BODY_LIMIT: '1gb' })).toThrow('HTTP_BODY_LIMIT must be at most 64MB, got "1gb"');
+  });
+
+  it('defaults KAFKA_CLIENT_ID to the process name it is given, as documented', () => {
+    expect(loadConfig(definition, { PRODUCT_DB_PASSWORD: '' }).kafkaClientId).toBe('test-service');
+    expect(describeConfig(definition)).toContain('| `KAFKA_CLIENT_ID` | `test-service` |');
   });
 
   it('never prints the value of a secret variable it rejects', () => {

@@ -11,7 +11,7 @@ function buildApp(readiness: ReadinessCheck[] = [], extraRoutes: (app: Express) 
     metrics,
     state,
     readiness,
-    bodyLimit: '1kb',
+    bodyLimit: 1024,
     jsonMaxDepth: 16,
     routes: (a) => {
       a.get('/things/:id', (req, res) => {
@@ -48,7 +48,7 @@ describe('standard HTTP app', () => {
       metrics: new Metrics('test'),
       state: new ServiceState(),
       readiness: [],
-      bodyLimit: '1kb',
+      bodyLimit: 1024,
       jsonMaxDepth: 16,
       routes: (a) =>
         a.get('/work', async (_req, res) => {
@@ -171,6 +171,23 @@ describe('standard HTTP app', () => {
     state.set('draining');
     expect((await request(app).get('/readyz')).status).toBe(503);
     expect((await request(app).get('/healthz')).status).toBe(200);
+  });
+
+  it('reports a failing non-critical check in the body but stays ready; a critical one makes it 503', async () => {
+    let kafkaUp = false;
+    let dbUp = true;
+    const { app } = buildApp([
+      { name: 'database', check: async () => { if (!dbUp) throw new Error('db down'); } },
+      { name: 'kafka', check: async () => { if (!kafkaUp) throw new Error('broker down'); }, critical: false },
+    ]);
+    const degraded = await request(app).get('/readyz');
+    expect({ status: degraded.status, body: degraded.body }).toEqual({
+      status: 200, body: { status: 'ready', phase: 'ready', checks: { database: 'ok', kafka: 'failed' } },
+    });
+    dbUp = false;
+    kafkaUp = true;
+    const down = await request(app).get('/readyz');
+    expect({ status: down.status, checks: down.body.checks }).toEqual({ status: 503, checks: { database: 'failed', kafka: 'ok' } });
   });
 
   it('lets an in-flight request finish when the server closes, and refuses new connections', async () => {

@@ -13,7 +13,7 @@ function app(jsonMaxDepth = 4) {
     metrics: new Metrics('test'),
     state,
     readiness: [],
-    bodyLimit: '100kb',
+    bodyLimit: 100 * 1024,
     jsonMaxDepth,
     routes: (a) => {
       a.post('/echo', (req, res) => {

@@ -1,4 +1,3 @@
-import bytes from 'bytes';
 import { z } from 'zod';
 import { commonVariables, ConfigError, tracingVariables, env, identitySecretVariable, loadConfig, secretVariable, type ConfigOf, type ConfigVariable } from '@eshop/common';
 
@@ -9,15 +8,6 @@ function httpUrl(name: string, options: { doc: string; default: string }): Confi
     schema: z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL such as http://product-service:8081' }),
   };
 }
-
-/** HTTP_BODY_LIMIT as the services read it, checked here because the gateway converts it to bytes. */
-const httpBodyLimit: ConfigVariable<string> = {
-  ...commonVariables.httpBodyLimit,
-  schema: z
-    .string()
-    .trim()
-    .refine((value) => bytes.parse(value) !== null, 'must be a size such as 100kb, 1mb or 512'),
-};
 
 /** A variable that may be left unset (empty): the value, or undefined. */
 function optional<T>(variable: ConfigVariable<T>): ConfigVariable<T | undefined> {
@@ -117,7 +107,7 @@ export const gatewayConfigDefinition = {
     min: 0,
   }),
   ...commonVariables,
-  httpBodyLimit,
+  httpBodyLimit: commonVariables.httpBodyLimit,
   ...tracingVariables('api-gateway'),
 };
 
@@ -149,9 +139,3 @@ export function allowedAlgorithms(config: Pick<GatewayConfig, 'authAlgorithms' |
   return config.authJwtSecret !== undefined ? ['HS256'] : ['RS256', 'ES256'];
 }
 
-/** HTTP_BODY_LIMIT in bytes, parsed like the services' JSON parser does (`100kb`, `1mb`, `512`). */
-export function bodyLimitBytes(config: Pick<GatewayConfig, 'httpBodyLimit'>): number {
-  const limit = bytes.parse(config.httpBodyLimit);
-  if (limit === null) throw new Error(`HTTP_BODY_LIMIT ${JSON.stringify(config.httpBodyLimit)} is not a size`);
-  return limit;
-}

@@ -9,7 +9,7 @@ import {
 } from '@eshop/common';
 import { AccessTokenVerifier } from './auth/access-tokens';
 import { mountGate } from './auth/gate';
-import { bodyLimitBytes, type GatewayConfig } from './config';
+import { type GatewayConfig } from './config';
 import { mountOpenApi } from './http/openapi';
 import { mountRoutes } from './http/routes';
 import { Upstream } from './proxy/upstream';
@@ -47,7 +47,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     connections: config.upstreamConnections,
     connectTimeoutMs: config.connectTimeoutMs,
     breaker: { failureThreshold: config.breakerFailureThreshold, halfOpenAfterMs: config.breakerHalfOpenAfterMs },
-    bodyLimit: bodyLimitBytes(config),
+    bodyLimit: config.httpBodyLimit,
     trustForwardedHeaders: config.trustForwardedHeaders,
     metrics: upstreamMetrics,
     logger,

@@ -3,8 +3,7 @@ import { commonVariables, ConfigError, tracingVariables, identitySecretVariable,
 const database = databaseVariables('ORDER', 'order_db');
 
 const kafka = {
-  ...kafkaVariables,
-  kafkaClientId: env.string('KAFKA_CLIENT_ID', { doc: 'Client id reported to Kafka.', default: 'order-service' }),
+  ...kafkaVariables('order-service'),
   orderTopic: env.string('KAFKA_ORDER_TOPIC', {
     doc: 'Topic of order.* events (order.placed drives the consumers; every status change is published here).',
     default: 'order-events',
@@ -87,7 +86,7 @@ export const consumerConfigDefinition = {
   }),
   ...database,
   ...kafka,
-  kafkaClientId: env.string('KAFKA_CLIENT_ID', { doc: 'Client id reported to Kafka.', default: 'order-consumer' }),
+  ...kafkaVariables('order-consumer'),
   ...productClient,
   dlqTopic: env.string('ORDER_DLQ_TOPIC', {
     doc: 'Dead-letter topic: order events that can never be processed are copied here with dlq-* headers.',
@@ -131,8 +130,7 @@ export const migrationConfigDefinition = {
 
 /** The DLQ replay tool: Kafka and topics only. */
 export const replayConfigDefinition = {
-  ...kafkaVariables,
-  kafkaClientId: env.string('KAFKA_CLIENT_ID', { doc: 'Client id reported to Kafka.', default: 'order-dlq-replay' }),
+  ...kafkaVariables('order-dlq-replay'),
   dlqTopic: consumerConfigDefinition.dlqTopic,
   replayGroup: env.string('ORDER_DLQ_REPLAY_GROUP', {
     doc: 'Consumer group of the DLQ replay tool: it remembers which dead letters were already replayed.',

@@ -1,5 +1,6 @@
 import {
   createHttpApp,
+  createIdempotentProducer,
   createLogger,
   EventConsumer,
   isTransientDatabaseError,
@@ -42,6 +43,8 @@ export async function startOrderConsumer(config: ConsumerConfig, options: OrderC
   state.set('starting');
 
   const runtime = await createRuntime(config, logger, metrics, { outboxPollIntervalMs: options.outboxPollIntervalMs });
+  // Dead letters only (events go through the outbox relay); the API process has no use for one.
+  const producer = createIdempotentProducer(runtime.kafka, { metrics });
   const consumer = new EventConsumer({
     kafka: runtime.kafka,
     logger,
@@ -49,7 +52,7 @@ export async function startOrderConsumer(config: ConsumerConfig, options: OrderC
     groupId: config.consumerGroup,
     topic: config.orderTopic,
     deadLetterTopic: config.dlqTopic,
-    producer: runtime.producer,
+    producer,
     handle: orderEventsHandler(runtime.deps),
     concurrency: config.consumerConcurrency,
     retry: { initialMs: config.consumerRetryInitialMs, maxMs: config.consumerRetryMaxMs },
@@ -74,11 +77,11 @@ export async function startOrderConsumer(config: ConsumerConfig, options: OrderC
     // Health and metrics answer while the consumer joins its group.
     server = await listen(app, config.consumerPort, config.httpHost, config);
     // Dead letters go through this producer; connect it before the first message.
-    await runtime.producer.connect();
+    await producer.connect();
     await consumer.start();
   } catch (err) {
     await server?.close(1000);
-    await stopInOrder(logger, [['consumer', () => consumer.stop()], ...runtime.close()]);
+    await stopInOrder(logger, [['consumer', () => consumer.stop()], ['dead-letter producer', () => producer.disconnect()], ...runtime.close()]);
     throw err;
   }
   state.set('ready');
@@ -91,7 +94,12 @@ export async function startOrderConsumer(config: ConsumerConfig, options: OrderC
     metrics,
     stop: async () => {
       state.set('draining');
-      await stopInOrder(logger, [['consumer', () => consumer.stop()], ['http', () => http.close(drainMs)], ...runtime.close()]);
+      await stopInOrder(logger, [
+        ['consumer', () => consumer.stop()],
+        ['http', () => http.close(drainMs)],
+        ['dead-letter producer', () => producer.disconnect()],
+        ...runtime.close(),
+      ]);
       state.set('stopped');
     },
   };

@@ -2,7 +2,6 @@ import {
   assertMigrated,
   createDatabase,
   databaseOptions,
-  createIdempotentProducer,
   createKafka,
   KafkaReadiness,
   Outbox,
@@ -10,7 +9,6 @@ import {
   type Kafka,
   type Logger,
   type Metrics,
-  type Producer,
   type ReadinessCheck,
   type Sequelize,
 } from '@eshop/common';
@@ -42,19 +40,19 @@ type SharedConfig = Pick<
 > &
   Partial<Pick<OrderConfig, 'retryAfterSeconds' | 'compensationAttempts' | 'idempotencyLeaseMs'>>;
 
-/** What both order processes run on: database, Kafka producer with the outbox relay, product client, use-case dependencies. */
+/** What both order processes run on: database, Kafka with the outbox relay, product client, use-case dependencies. */
 export interface OrderRuntime {
   deps: OrderDependencies;
   sequelize: Sequelize;
   kafka: Kafka;
-  producer: Producer;
   outbox: Outbox;
   /** The product service's inventory API (also deps.inventory). */
   productClient: ProductClient;
-  /** The database; the API's only readiness dependency (orders are accepted while Kafka is down: the outbox holds their events). */
+  /** The database: both processes are unready without it. */
   databaseReadiness: ReadinessCheck;
+  /** Kafka: critical for the consumers; the API only reports it (orders are accepted while it is down: the outbox holds their events). */
   kafkaReadiness: ReadinessCheck;
-  /** Stops the relay, then waits for compensations, then closes producer, Kafka admin, product client and pool. */
+  /** Waits for compensations, stops the relay, then closes the Kafka admin, product client and pool. */
   close(): Array<[string, () => Promise<void>]>;
 }
 
@@ -72,7 +70,6 @@ export async function createRuntime(
     throw err;
   }
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.kafkaClientId, logger });
-  const producer = createIdempotentProducer(kafka, { metrics });
   const kafkaReadiness = new KafkaReadiness(kafka);
   // Writes never wait for Kafka: the relay connects (and reconnects) on its own. One replica at a time
   // publishes (relay lease), so running it in both processes is safe and keeps either one self-sufficient.
@@ -106,7 +103,6 @@ export async function createRuntime(
     deps,
     sequelize,
     kafka,
-    producer,
     outbox,
     productClient,
     databaseReadiness: { name: 'database', check: () => pingDatabase(sequelize) },
@@ -114,7 +110,6 @@ export async function createRuntime(
     close: () => [
       ['compensations', () => compensations.drain()],
       ['outbox relay', () => outbox.stop()],
-      ['kafka producer', () => producer.disconnect()],
       ['kafka readiness', () => kafkaReadiness.close()],
       ['product client', () => productClient.close()],
       ['database', () => sequelize.close()],

@@ -41,7 +41,8 @@ export async function startOrderService(config: OrderConfig, options: OrderServi
     bodyLimit: config.httpBodyLimit,
     jsonMaxDepth: config.httpJsonMaxDepth,
     identitySecret: config.identitySecret,
-    readiness: [runtime.databaseReadiness],
+    // Kafka is reported, not critical: orders are accepted while it is down (the outbox holds their events).
+    readiness: [runtime.databaseReadiness, { ...runtime.kafkaReadiness, critical: false }],
     routes: (routes) => {
       routes.use('/orders', ordersRoutes(runtime.deps));
     },

@@ -6,11 +6,7 @@ const database = databaseVariables('PRODUCT', 'product_db');
 export const productConfigDefinition = {
   port: env.port('PRODUCT_SERVICE_PORT', { doc: 'HTTP port of the product and inventory API.', default: 8081 }),
   ...database,
-  ...kafkaVariables,
-  kafkaClientId: env.string('KAFKA_CLIENT_ID', {
-    doc: 'Client id reported to Kafka.',
-    default: 'product-service',
-  }),
+  ...kafkaVariables('product-service'),
   productTopic: env.string('KAFKA_PRODUCT_TOPIC', {
     doc: 'Topic that receives product.* events (catalogue changes and stock reservations).',
     default: 'product-events',

@@ -91,7 +91,8 @@ export async function startProductService(
     identitySecret: config.identitySecret,
     readiness: [
       { name: 'database', check: () => pingDatabase(sequelize) },
-      { name: 'kafka', check: kafkaReadiness.check },
+      // Reported, not critical: writes and reservations commit their events to the outbox, which waits for Kafka.
+      { name: 'kafka', check: kafkaReadiness.check, critical: false },
     ],
     routes: (routes) => {
       routes.use('/products', productsRoutes({ catalog, requireIfMatch: config.requireIfMatch }));

@@ -78,6 +78,17 @@ describe('outbox relay across a Kafka broker outage (dedicated broker)', () => {
     const [backlog] = await app!.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM outbox_events');
     expect(Number(backlog?.n)).toBe(duringOutage.length);
 
+    // Still ready: no request needs Kafka, so a broker outage must not take the product pods out of their Service
+    // (sync orders and the consumers' reservations would fail with them). It shows in /readyz's body and in the
+    // outbox's age, which alert OutboxBacklogAging watches.
+    await eventually(async () => {
+      const res = await fetch(`${app!.url}/readyz`);
+      expect({ status: res.status, body: await res.json() }).toMatchObject({ status: 200, body: { status: 'ready', checks: { database: 'ok', kafka: 'failed' } } });
+    }, 30_000, 250);
+    const metrics = await (await fetch(`${app!.url}/metrics`)).text();
+    const age = /^outbox_oldest_event_age_seconds(?:\{[^}]*\})? (\S+)$/m.exec(metrics);
+    expect(Number(age?.[1])).toBeGreaterThan(0);
+
     await broker.start();
     collector = await new MessageCollector(app!.topic, testKafka(broker.brokers)).start();
     await collector.waitFor(expected.length, 120_000);

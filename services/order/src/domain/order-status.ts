@@ -19,10 +19,6 @@ const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   cancelled: [],
 };
 
-export function isOrderStatus(value: unknown): value is OrderStatus {
-  return typeof value === 'string' && (ORDER_STATUSES as readonly string[]).includes(value);
-}
-
 /** The statuses an order in `current` may move to next (empty for final statuses). */
 export function nextStatuses(current: OrderStatus): readonly OrderStatus[] {
   return TRANSITIONS[current];
