@@ -48,6 +48,8 @@ beforeAll(async () => {
     OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
     OTEL_TRACES_SAMPLER: 'parentbased_always_on',
     OTEL_BSP_SCHEDULE_DELAY: '200',
+    // What the cdk8s manifests set from the downward API (here literal: there is no pod).
+    OTEL_RESOURCE_ATTRIBUTES: `k8s.pod.name=${kind}-7d9f-x2k4q,k8s.namespace.name=eshop,service.version=0.1.0`,
   });
   await stack.prepare();
   await stack.start('product');
@@ -100,6 +102,9 @@ describe('a sync order through the gateway', () => {
     expect(t.descends(orderServer, edge)).toBe(true);
     expect(t.parentOf(orderServer)).toMatchObject({ service: 'api-gateway', kind: 'client' });
     expect(orderServer.name).toBe('POST /orders');
+    // Each span names the pod it ran in (OTEL_RESOURCE_ATTRIBUTES, set by the Kubernetes manifests).
+    expect(edge.process).toMatchObject({ 'k8s.pod.name': 'gateway-7d9f-x2k4q', 'k8s.namespace.name': 'eshop', 'service.version': '0.1.0' });
+    expect(orderServer.process['k8s.pod.name']).toBe('order-7d9f-x2k4q');
 
     // The placement span names the order; the reservation (the order service's HTTP call, the product service's
     // handler as its child, its SQL below) and the order's transaction are under it.

@@ -49,7 +49,7 @@ interface RawSpan {
 interface RawTrace {
   traceID: string;
   spans: RawSpan[];
-  processes: Record<string, { serviceName: string }>;
+  processes: Record<string, { serviceName: string; tags?: RawTag[] }>;
 }
 
 /** A span as the tests look at it. */
@@ -63,6 +63,8 @@ export interface TraceSpan {
   error: boolean;
   statusMessage: string | undefined;
   tags: Record<string, unknown>;
+  /** Resource attributes of the process that recorded the span (OTEL_RESOURCE_ATTRIBUTES among them). */
+  process: Record<string, unknown>;
   start: number;
 }
 
@@ -84,6 +86,7 @@ export class Trace {
           error: tags.error === true,
           statusMessage: tags['otel.status_description'] as string | undefined,
           tags,
+          process: Object.fromEntries((raw.processes[s.processID]?.tags ?? []).map((t) => [t.key, t.value])),
           start: s.startTime,
         };
       }),
