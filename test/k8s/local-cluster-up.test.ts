@@ -54,7 +54,8 @@ afterAll(() => {
 it('cluster up from nothing: Kubernetes v1.37, the platform release deployed, the Deployments Ready; down stops every process', () => {
   const up = platform('cluster', 'up');
   expect({ status: up.status, errors: up.stderr.split('\n').filter((l) => /ERROR|WARNING/.test(l)) }).toEqual({ status: 0, errors: [] });
-  expect(up.stderr).toMatch(/deployed \(kind\) in \d+ s: 4 Deployments Available/);
+  // The app's four and the platform's Jaeger (values-kind.yaml).
+  expect(up.stderr).toMatch(/deployed \(kind\) in \d+ s: 5 Deployments Available/);
 
   expect(JSON.parse(kubectl('get', '--raw', '/version').stdout).gitVersion).toMatch(/^v1\.37\./);
   const releases = spawnSync(path.join(ROOT, '.local/tools/bin/helm'), ['--kubeconfig', path.join(dir, 'kubeconfig'), 'list', '-A', '-o', 'json'], {
@@ -63,7 +64,7 @@ it('cluster up from nothing: Kubernetes v1.37, the platform release deployed, th
   expect(JSON.parse(releases.stdout)).toEqual([expect.objectContaining({ name: 'eshop-platform', namespace: 'eshop', status: 'deployed' })]);
   const deployments = JSON.parse(kubectl('-n', 'eshop', 'get', 'deploy', '-o', 'json').stdout).items as { metadata: { name: string }; status: { readyReplicas?: number }; spec: { replicas: number } }[];
   expect(deployments.map((d) => [d.metadata.name, d.status.readyReplicas === d.spec.replicas]).sort()).toEqual([
-    ['gateway', true], ['order-api', true], ['order-consumer', true], ['product', true],
+    ['eshop-jaeger', true], ['gateway', true], ['order-api', true], ['order-consumer', true], ['product', true],
   ]);
 
   // Again: only what is missing (nothing), no new Helm revision.
