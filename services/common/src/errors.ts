@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { currentContext } from './context';
 import { isTransientDatabaseError } from './db';
+import { drainRequestBody } from './request-drain';
 
 export interface FieldProblem {
   /** Path of the offending field, e.g. `price` or `items[0].quantity`. */
@@ -107,17 +108,27 @@ export function toProblem(error: AppError, instance?: string): ProblemBody {
   };
 }
 
+/** 413 for a body over HTTP_BODY_LIMIT (`limit` bytes), the same from the gateway and every service. */
+export function payloadTooLarge(limit: number, headers?: Record<string, string>): AppError {
+  return new AppError({
+    status: 413,
+    code: 'payload_too_large',
+    detail: `request body exceeds the limit of ${limit} bytes`,
+    extensions: { limit_bytes: limit },
+    ...(headers ? { headers } : {}),
+  });
+}
+
 /** Maps errors raised by express.json() (body-parser) to problems a client can act on. */
 function fromBodyParser(err: { type?: string; status?: number; limit?: number }): AppError | undefined {
   switch (err.type) {
     case 'entity.parse.failed':
       return new AppError({ status: 400, code: 'malformed_json', detail: 'request body is not valid JSON' });
     case 'entity.too.large':
-      return new AppError({
-        status: 413,
-        code: 'payload_too_large',
-        detail: `request body exceeds the limit of ${err.limit ?? '?'} bytes`,
-      });
+      // A chunked body (no declared length) found over the limit while reading.
+      return typeof err.limit === 'number'
+        ? payloadTooLarge(err.limit)
+        : new AppError({ status: 413, code: 'payload_too_large', detail: 'request body exceeds the limit' });
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new AppError({ status: 415, code: 'unsupported_encoding', detail: 'unsupported body encoding or charset' });
@@ -172,7 +183,18 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     if (appError.status >= 500 && err instanceof AppError) {
       logger.warn({ err: appError, cause: appError.cause }, appError.message);
     }
-    sendProblem(res, appError, req.originalUrl.split('?')[0]);
+    const instance = req.originalUrl.split('?')[0];
+    if (req.complete) {
+      sendProblem(res, appError, instance);
+      return;
+    }
+    // Refused before its body was read (413, 401, 429, 415, …): read the rest first, or the client — still
+    // sending — would get a connection reset instead of this answer. Past the drain's bounds the connection closes.
+    void drainRequestBody(req).then((drained) => {
+      if (res.headersSent || res.destroyed) return;
+      if (!drained) res.setHeader('Connection', 'close');
+      sendProblem(res, appError, instance);
+    });
   };
 }
 

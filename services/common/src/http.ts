@@ -8,7 +8,7 @@ import { identityFromGateway } from './auth';
 import type { HttpServerLimits } from './config';
 import { currentContext, inCapturedContext, withContext } from './context';
 import { traceLogFields } from './trace-context';
-import { AppError, notFoundHandler, problemHandler, problemType, PROBLEM_CONTENT_TYPE } from './errors';
+import { AppError, notFoundHandler, payloadTooLarge, problemHandler, problemType, PROBLEM_CONTENT_TYPE } from './errors';
 import { withTimeout, type ServiceState } from './lifecycle';
 import type { Metrics } from './metrics';
 
@@ -247,6 +247,13 @@ export function createHttpApp(options: HttpAppOptions): Express {
 
   if (options.jsonBody ?? true) {
     const maxDepth = options.jsonMaxDepth;
+    const limit = options.bodyLimit;
+    // A declared length over the limit is refused here, not by express.json: body-parser would first wait for the
+    // whole body (however large, until HTTP_REQUEST_TIMEOUT_MS), while the problem handler drains a bounded amount.
+    app.use((req, _res, next) => {
+      const declared = Number(req.headers['content-length']);
+      next(Number.isFinite(declared) && declared > limit ? payloadTooLarge(limit) : undefined);
+    });
     app.use(requireJson);
     app.use(
       express.json({

@@ -6,6 +6,7 @@ export * from './validation';
 export * from './metrics';
 export * from './lifecycle';
 export * from './http';
+export * from './request-drain';
 export * from './auth';
 export * from './db';
 export * from './kafka';

@@ -8,6 +8,7 @@ import type { DatabaseOptions } from '../src/db';
 export * from './http-client';
 export * from './auth';
 export * from './ports';
+export * from './uploads';
 export * from './dedicated-infra';
 
 export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });

@@ -4,7 +4,8 @@
  */
 import net from 'node:net';
 import request from 'supertest';
-import { createHttpApp, createLogger, jsonDepthExceeds, listen, Metrics, ServiceState, type RunningHttpServer } from '@eshop/common';
+import { createHttpApp, createLogger, DEFAULT_SERVER_LIMITS, jsonDepthExceeds, listen, Metrics, ServiceState, type RunningHttpServer } from '@eshop/common';
+import { uploadWithFetch, uploadWithSocket, type UploadOutcome } from '@eshop/test-support';
 
 function app(jsonMaxDepth = 4) {
   const state = new ServiceState();
@@ -127,5 +128,61 @@ describe('HTTP server limits on real sockets', () => {
     socket.destroy();
 
     expect(responses.join('').match(/HTTP\/1\.1 200/g)).toHaveLength(2);
+  });
+});
+
+describe('refusals before the body is read reach the client (every service)', () => {
+  // Every service's server (createHttpApp + listen), HTTP_BODY_LIMIT 100 KiB. The client keeps sending while the
+  // server refuses; a refusal sent without reading the rest would be lost to a connection reset.
+  let server: RunningHttpServer;
+  const FIVE_MIB = 5 * 1024 * 1024;
+  const summary = (outcomes: UploadOutcome[]) =>
+    outcomes.reduce<Record<string, number>>((acc, o) => {
+      const key = o.error ? `error: ${o.error}` : `${o.status} ${o.contentType ?? ''}`;
+      acc[key] = (acc[key] ?? 0) + 1;
+      return acc;
+    }, {});
+
+  beforeAll(async () => {
+    server = await listen(app(), 0, '127.0.0.1', DEFAULT_SERVER_LIMITS);
+  });
+
+  afterAll(async () => {
+    await server.close(1000);
+  });
+
+  it.each([
+    ['Node fetch (undici)', uploadWithFetch],
+    ['a raw socket', uploadWithSocket],
+  ])('%s: 50 × 5 MiB → 50 × 413 problem+json', async (_client, upload) => {
+    const outcomes: UploadOutcome[] = [];
+    for (let i = 0; i < 50; i++) outcomes.push(await upload(`http://127.0.0.1:${server.port}/echo`, FIVE_MIB));
+    expect(summary(outcomes)).toEqual({ '413 application/problem+json; charset=utf-8': 50 });
+    expect(JSON.parse(outcomes[0]!.body!)).toMatchObject({ status: 413, code: 'payload_too_large' });
+  }, 120_000);
+
+  it('a 415 (not JSON) refused before its body is read reaches the client too, every time, and the server still serves', async () => {
+    const outcomes: UploadOutcome[] = [];
+    for (let i = 0; i < 20; i++) outcomes.push(await uploadWithFetch(`http://127.0.0.1:${server.port}/echo`, 90 * 1024, { 'content-type': 'text/plain' }));
+    expect(summary(outcomes)).toEqual({ '415 application/problem+json; charset=utf-8': 20 });
+    expect((await fetch(`http://127.0.0.1:${server.port}/ok`)).status).toBe(200);
+  });
+
+  it('drains no more than its bound: a body declared larger than 16 MiB is answered without being read', async () => {
+    const started = Date.now();
+    const req = await new Promise<{ status: number }>((resolve, reject) => {
+      const socket = net.connect(server.port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (d) => (text += d.toString('latin1')));
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+        if (m) resolve({ status: Number(m[1]) });
+        else reject(new Error(`no answer: ${text}`));
+      });
+      socket.write(`POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${1024 * 1024 * 1024}\r\n\r\n{"a":`);
+    });
+    expect(req.status).toBe(413);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });

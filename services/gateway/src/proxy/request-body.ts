@@ -1,18 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import { AppError } from '@eshop/common';
+import { AppError, payloadTooLarge } from '@eshop/common';
 
 /** What goes to the upstream: nothing, the client's stream itself, or a small chunked body read ahead. */
 export type UpstreamBody = { kind: 'none' } | { kind: 'stream'; stream: IncomingMessage } | { kind: 'buffered'; data: Buffer };
 
 function tooLarge(limit: number): AppError {
-  return new AppError({
-    status: 413,
-    code: 'payload_too_large',
-    detail: `request body exceeds the limit of ${limit} bytes`,
-    extensions: { limit_bytes: limit },
-    // The rest of the body is not worth reading: close the connection after answering.
-    headers: { Connection: 'close' },
-  });
+  // The rest of the body is not worth keeping the connection for: close it once the answer is out.
+  return payloadTooLarge(limit, { Connection: 'close' });
 }
 
 /**
