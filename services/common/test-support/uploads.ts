@@ -68,3 +68,12 @@ export function uploadWithSocket(url: string, bytes: number, headers: Record<str
     });
   });
 }
+
+/** Outcomes counted by what the client saw: `{"413 application/problem+json; charset=utf-8": 50}`, or the errors. */
+export function summarizeUploads(outcomes: readonly UploadOutcome[]): Record<string, number> {
+  return outcomes.reduce<Record<string, number>>((acc, o) => {
+    const key = o.error ? `error: ${o.error}` : `${o.status} ${o.contentType ?? ''}`;
+    acc[key] = (acc[key] ?? 0) + 1;
+    return acc;
+  }, {});
+}

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import request from 'supertest';
 import { createHttpApp, createLogger, DEFAULT_SERVER_LIMITS, jsonDepthExceeds, listen, Metrics, ServiceState, type RunningHttpServer } from '@eshop/common';
-import { uploadWithFetch, uploadWithSocket, type UploadOutcome } from '@eshop/test-support';
+import { summarizeUploads, uploadWithFetch, uploadWithSocket, type UploadOutcome } from '@eshop/test-support';
 
 function app(jsonMaxDepth = 4) {
   const state = new ServiceState();
@@ -136,12 +136,7 @@ describe('refusals before the body is read reach the client (every service)', ()
   // server refuses; a refusal sent without reading the rest would be lost to a connection reset.
   let server: RunningHttpServer;
   const FIVE_MIB = 5 * 1024 * 1024;
-  const summary = (outcomes: UploadOutcome[]) =>
-    outcomes.reduce<Record<string, number>>((acc, o) => {
-      const key = o.error ? `error: ${o.error}` : `${o.status} ${o.contentType ?? ''}`;
-      acc[key] = (acc[key] ?? 0) + 1;
-      return acc;
-    }, {});
+  const summary = summarizeUploads;
 
   beforeAll(async () => {
     server = await listen(app(), 0, '127.0.0.1', DEFAULT_SERVER_LIMITS);

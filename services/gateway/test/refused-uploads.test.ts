@@ -1,4 +1,4 @@
-import { accessToken, uploadWithFetch, uploadWithSocket, type UploadOutcome } from '@eshop/test-support';
+import { accessToken, summarizeUploads, uploadWithFetch, uploadWithSocket, type UploadOutcome } from '@eshop/test-support';
 import { startTestGateway, type TestGateway } from './support/gateway';
 import { startEchoUpstream, type TestServer } from './support/upstreams';
 
@@ -11,12 +11,7 @@ import { startEchoUpstream, type TestServer } from './support/upstreams';
 const FIVE_MIB = 5 * 1024 * 1024;
 const ROUNDS = 50;
 
-const summary = (outcomes: UploadOutcome[]) =>
-  outcomes.reduce<Record<string, number>>((acc, o) => {
-    const key = o.error ? `error: ${o.error}` : `${o.status} ${o.contentType ?? ''}`;
-    acc[key] = (acc[key] ?? 0) + 1;
-    return acc;
-  }, {});
+const summary = summarizeUploads;
 
 describe('gateway: oversized uploads get their 413, every time', () => {
   let echo: TestServer;
